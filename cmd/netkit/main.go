@@ -1,0 +1,23 @@
+// Command netkit holds the clients and servers of a client-server
+// networking suite. See README.md, or run netkit --help.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/netkit/netkit/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "netkit: %v\n", err)
+	}
+	os.Exit(cli.ExitCode(err))
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/netkit/netkit/internal/echo"
+	"github.com/netkit/netkit/internal/suite"
+)
+
+type echoFlags struct {
+	clientFlags
+	quiet bool
+}
+
+func echoCommand(stdio IO) *command {
+	var f echoFlags
+	fs := flag.NewFlagSet("netkit echo", flag.ContinueOnError)
+	f.register(fs)
+	fs.BoolVar(&f.quiet, "q", false, "do not print the server's welcome line")
+	svc, _ := suite.Lookup("echo")
+	def := svc.DefaultAddr("127.0.0.1", "listen")
+	return &command{
+		name:    "echo",
+		usage:   "echo [HOST:PORT] [flags]",
+		summary: "send standard input to an echo server and print what comes back",
+		help: `
+The address defaults to ` + def + `. The server's welcome line goes to
+standard error; the echoed bytes go to standard output, so the output is
+exactly the input.
+
+Examples:
+  echo hello | netkit echo
+  netkit echo 192.168.1.20:7707 < notes.txt
+  netkit echo --tls --fingerprint AB:CD:... localhost`,
+		flags:    fs,
+		maxArgs:  1,
+		children: []*command{serviceServeCommand(stdio, "echo")},
+		run: func(ctx context.Context, args []string) error {
+			addr, err := resolveAddr(firstArg(args), def)
+			if err != nil {
+				return &UsageError{Cmd: "netkit echo", Err: err}
+			}
+			return runEcho(ctx, stdio, &f, addr)
+		},
+	}
+}
+
+func runEcho(ctx context.Context, stdio IO, f *echoFlags, addr string) error {
+	conn, err := f.dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	r := bufio.NewReader(conn)
+	welcome, err := r.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("no welcome line from %s: %w", addr, err)
+	}
+	if welcome != echo.Welcome {
+		// Still echo, but say what answered.
+		fmt.Fprintf(stdio.Stderr, "warning: unexpected greeting from %s: %q\n", addr, strings.TrimSpace(welcome))
+	} else if !f.quiet {
+		fmt.Fprint(stdio.Stderr, welcome)
+	}
+
+	sent := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(conn, stdio.Stdin)
+		if err == nil {
+			err = closeWrite(conn)
+		}
+		sent <- err
+	}()
+	_, err = io.Copy(stdio.Stdout, r)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading from %s: %w", addr, err)
+	}
+	select {
+	case err := <-sent:
+		if err != nil {
+			return fmt.Errorf("sending to %s: %w", addr, err)
+		}
+	default:
+		return fmt.Errorf("%s closed the connection before everything was echoed", addr)
+	}
+	return nil
+}
+
+// closeWrite half-closes conn so the server sees the end of the input.
+func closeWrite(conn net.Conn) error {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := conn.(closeWriter); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("connection cannot half-close")
+}
+
+func firstArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return ""
+}

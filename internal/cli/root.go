@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+)
+
+func rootCommand(stdio IO) *command {
+	return &command{
+		name:    "netkit",
+		usage:   "COMMAND [flags] [args]",
+		summary: "netkit: the clients and servers of a client-server networking suite, in one binary.",
+		help: `
+Start everything on 127.0.0.1, then talk to it:
+
+  netkit serve
+  echo hi | netkit echo
+  netkit hello localhost Time
+  netkit time --proto sntp`,
+		maxArgs: 0,
+		children: []*command{
+			serveCommand(stdio),
+			echoCommand(stdio),
+			helloCommand(stdio),
+			timeCommand(stdio),
+			webCommand(stdio),
+			versionCommand(stdio),
+		},
+	}
+}
+
+func versionCommand(stdio IO) *command {
+	return &command{
+		name:    "version",
+		usage:   "version",
+		summary: "print netkit's version",
+		maxArgs: 0,
+		run: func(context.Context, []string) error {
+			fmt.Fprintf(stdio.Stdout, "netkit %s\n", version())
+			return nil
+		},
+	}
+}
