@@ -21,20 +21,20 @@ import (
 
 // serverFlags are the flags every server command shares.
 type serverFlags struct {
-	tls         bool
-	certFile    string
-	keyFile     string
-	tlsMin      string
-	dataDir     string
-	logFormat   string
-	logLevel    string
-	json        bool
-	maxConns    int
-	maxPerIP    int
-	idle        time.Duration
-	writeTO     time.Duration
-	maxLine     int
-	grace       time.Duration
+	tls       bool
+	certFile  string
+	keyFile   string
+	tlsMin    string
+	dataDir   string
+	logFormat string
+	logLevel  string
+	json      bool
+	maxConns  int
+	maxPerIP  int
+	idle      time.Duration
+	writeTO   time.Duration
+	maxLine   int
+	grace     time.Duration
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {

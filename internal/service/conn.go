@@ -24,10 +24,10 @@ type Conn struct {
 	logger *slog.Logger
 	opened time.Time
 
-	in, out  atomic.Int64
-	readErr  atomic.Bool // the handler's error came from reading, so a notice can still be written
-	lines    *LineReader
-	sniffed  bool
+	in, out atomic.Int64
+	readErr atomic.Bool // the handler's error came from reading, so a notice can still be written
+	lines   *LineReader
+	sniffed bool
 }
 
 // RemoteAddr returns the client's address.
