@@ -107,6 +107,9 @@ func (c *Conn) ReadLine() ([]byte, error) {
 		c.lines = NewLineReader(c, c.srv.limits.MaxLineLength)
 	}
 	line, err := c.lines.ReadLine()
+	if err != nil {
+		c.readErr.Store(true)
+	}
 	if err == nil && c.logger.Enabled(context.Background(), slog.LevelDebug) {
 		c.logger.Debug("line", "len", len(line), "text", preview(line))
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -212,9 +213,8 @@ func (s *Server) refuse(raw net.Conn, reason string) {
 			}
 			w = tc
 		}
-		fmt.Fprintf(w, "error: %s; try again later\n", reason)
-		if tc, ok := w.(*tls.Conn); ok {
-			tc.CloseWrite()
+		if _, err := fmt.Fprintf(w, "error: %s; try again later\n", reason); err == nil {
+			lingerClose(w)
 		}
 	}()
 }
@@ -265,7 +265,9 @@ func (s *Server) handshake(c *Conn) error {
 		var rhe tls.RecordHeaderError
 		if errors.As(err, &rhe) && rhe.Conn != nil {
 			rhe.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-			fmt.Fprintf(rhe.Conn, "error: this port speaks TLS; connect with a TLS client (netkit --tls, openssl s_client)\n")
+			if _, err := fmt.Fprintf(rhe.Conn, "error: this port speaks TLS; connect with a TLS client (netkit --tls, openssl s_client)\n"); err == nil {
+				lingerClose(rhe.Conn)
+			}
 		}
 		return fmt.Errorf("service: tls handshake: %w", err)
 	}
@@ -290,7 +292,24 @@ func (s *Server) notify(c *Conn, err error) {
 		return
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
-	c.conn.Write([]byte(msg + "\n"))
+	if _, err := c.conn.Write([]byte(msg + "\n")); err != nil {
+		return
+	}
+	lingerClose(c.conn)
+}
+
+// lingerClose sends FIN, then reads and discards what the client still
+// sends for a moment before the caller closes. Closing with unread input
+// makes the kernel send RST, which can destroy the notice just written
+// before the client reads it.
+func lingerClose(conn net.Conn) {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := conn.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.CopyN(io.Discard, conn, 256<<10)
 }
 
 // Shutdown stops accepting, interrupts connections waiting for input, and
