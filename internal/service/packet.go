@@ -24,7 +24,8 @@ const (
 )
 
 // PacketHandler answers one datagram. It appends its reply to out (which
-// has length zero) and returns it; a nil or empty result sends nothing.
+// has length zero but is not nil) and returns it; nil sends nothing, while
+// an empty non-nil slice sends an empty datagram (RFC 862 echoes those).
 // req and out are only valid during the call.
 type PacketHandler interface {
 	ServePacket(ctx context.Context, req []byte, from netip.AddrPort, out []byte) []byte
@@ -159,7 +160,7 @@ func (s *PacketServer) Serve(pc net.PacketConn) error {
 		reply := s.Handler.ServePacket(s.ctx, buf[:n], from, out[:0])
 		s.metrics.packet(n, len(reply))
 		s.logger.Debug("datagram", "peer", from, "in", n, "out", len(reply))
-		if len(reply) == 0 {
+		if reply == nil {
 			continue
 		}
 		if udp != nil {
