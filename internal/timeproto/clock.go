@@ -10,11 +10,12 @@ import (
 // down the strata that a client with any real source prefers it.
 const (
 	DefaultStratum   = 10
-	DefaultPrecision = -20 // about 1 µs, what time.Now resolves on common systems
+	DefaultPrecision = -20 // 2^-20 s, about 1 µs: modest for time.Now on common systems
 )
 
-// DefaultRefID is the reference ID a zero ServerInfo.RefID stands for.
-var DefaultRefID = [4]byte{'L', 'O', 'C', 'L'}
+// defaultRefID is what a zero ServerInfo.RefID stands for. It is not an
+// exported variable so that no package can change every server's answer.
+var defaultRefID = [4]byte{'L', 'O', 'C', 'L'}
 
 // ServerInfo describes how a server presents its clock, a local clock that
 // nothing disciplines. The zero value works: each zero field stands for the
@@ -23,12 +24,12 @@ type ServerInfo struct {
 	// Stratum is the server's distance from a reference clock; 0 means
 	// DefaultStratum, since stratum 0 on the wire is a kiss-o'-death.
 	Stratum uint8
-	// RefID identifies the reference; all zeros means DefaultRefID.
+	// RefID identifies the reference; all zeros means "LOCL".
 	RefID [4]byte
 	// RefTime is when the clock was last set. The zero time means "now"
 	// (the receive time of each request), as a local reference is always
-	// in step with itself; a zero reference timestamp would make NTP
-	// clients treat the server as never synchronized.
+	// in step with itself; some NTP clients take a zero reference
+	// timestamp to mean the server was never synchronized.
 	RefTime time.Time
 	// Precision is log2 seconds of the clock's resolution; 0 means
 	// DefaultPrecision (a 1-second clock cannot be described).
@@ -77,7 +78,7 @@ func Reply(req Packet, recv, xmit time.Time, info ServerInfo) (Packet, error) {
 		p.Precision = DefaultPrecision
 	}
 	if p.RefID == [4]byte{} {
-		p.RefID = DefaultRefID
+		p.RefID = defaultRefID
 	}
 	if info.RefTime.IsZero() {
 		p.RefTime = p.RecvTime
@@ -151,6 +152,7 @@ func CheckReply(req, resp Packet) error {
 // A positive offset means the server is ahead. If t1 and t4 both carry
 // monotonic clock readings, as values from time.Now do, t4 - t1 is measured
 // on the monotonic clock, immune to steps of the client's wall clock.
+// Times within the 136 years a Timestamp spans cannot overflow.
 func Offset(t1, t2, t3, t4 time.Time) (offset, delay time.Duration) {
 	offset = half(t2.Sub(t1), t3.Sub(t4))
 	delay = t4.Sub(t1) - t3.Sub(t2)

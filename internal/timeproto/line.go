@@ -68,15 +68,26 @@ func FormatTime(t time.Time) string {
 }
 
 // FormatISO formats t as the reply to ISO: ISO 8601 in the local time zone
-// (t.Local()) with milliseconds and a numeric offset, even for UTC, such as
-// "2026-11-21T23:04:05.123+01:00", without a line ending.
+// (t.Local()) with milliseconds (truncated) and a numeric offset, even for
+// UTC, such as "2026-11-21T23:04:05.123+01:00", without a line ending. Only
+// years 0 to 9999 can be parsed back.
+//
+// ISO 8601 offsets stop at minutes, so where the local offset has seconds
+// (local mean time before a zone adopted standard time, such as -03:30:52
+// in St. John's before 1935), t is shown at the offset cut to whole
+// minutes: the wall clock then differs from the zone's by under a minute,
+// but the line still names the instant t.
 func FormatISO(t time.Time) string {
-	return t.Local().Format(isoLayout)
+	t = t.Local()
+	if _, off := t.Zone(); off%60 != 0 {
+		t = t.In(time.FixedZone("", off-off%60))
+	}
+	return t.Format(isoLayout)
 }
 
 // ParseReply decodes a reply line written by FormatTime or FormatISO, or any
-// other RFC 3339 time, ignoring a trailing "\n" or "\r\n". Malformed lines
-// are ErrBadReply.
+// other time that time.RFC3339Nano parses (RFC 3339, and a little more),
+// ignoring a trailing "\n" or "\r\n". Malformed lines are ErrBadReply.
 func ParseReply(line []byte) (time.Time, error) {
 	s := trimEOL(line)
 	t, err := time.Parse(time.RFC3339Nano, string(s))

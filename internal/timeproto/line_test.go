@@ -105,7 +105,7 @@ func TestFormatTime(t *testing.T) {
 
 // setLocal makes loc the local time zone for the rest of the test. Tests that
 // use it must not run in parallel.
-func setLocal(t *testing.T, loc *time.Location) {
+func setLocal(t testing.TB, loc *time.Location) {
 	old := time.Local
 	time.Local = loc
 	t.Cleanup(func() { time.Local = old })
@@ -121,6 +121,9 @@ func TestFormatISO(t *testing.T) {
 		{time.UTC, "2026-11-21T22:04:05.123+00:00"},
 		{time.FixedZone("IST", 5*3600+30*60), "2026-11-22T03:34:05.123+05:30"},
 		{time.FixedZone("BRT", -3*3600), "2026-11-21T19:04:05.123-03:00"},
+		// Offsets with seconds are cut to minutes, keeping the instant.
+		{time.FixedZone("LMT", -(3*3600 + 30*60 + 52)), "2026-11-21T18:34:05.123-03:30"},
+		{time.FixedZone("LMT", 5*3600+41*60+16), "2026-11-22T03:45:05.123+05:41"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.loc.String(), func(t *testing.T) {
