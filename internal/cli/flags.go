@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -232,14 +233,12 @@ func resolveAddr(arg, def string) (string, error) {
 	defHost, defPort, _ := net.SplitHostPort(def)
 	host, port, err := net.SplitHostPort(arg)
 	if err != nil {
-		// No port: the whole argument is a host.
-		if strings.Count(arg, ":") > 1 && !strings.HasPrefix(arg, "[") {
-			host, port = arg, defPort // bare IPv6 address
-		} else if strings.Contains(arg, ":") || strings.ContainsAny(arg, " /") {
+		// No port: the whole argument is a host name or an IP address.
+		_, ipErr := netip.ParseAddr(arg)
+		if strings.ContainsAny(arg, "[] /") || (strings.Contains(arg, ":") && ipErr != nil) {
 			return "", fmt.Errorf("bad address %q: want HOST:PORT", arg)
-		} else {
-			host, port = arg, defPort
 		}
+		host, port = arg, defPort
 	}
 	if host == "" {
 		host = defHost
