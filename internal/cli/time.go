@@ -132,7 +132,11 @@ func timeLine(ctx context.Context, f *timeFlags, addr string) (timeResult, error
 		return timeResult{}, fmt.Errorf("%s answered %q, not a time: %w", addr, printable(line), err)
 	}
 	io.WriteString(conn, "QUIT\n")
-	return measure(server, t1, t4), nil
+	// The reply is truncated to milliseconds: on average the server's
+	// clock read half a millisecond more than it says.
+	res := measure(server.Add(500*time.Microsecond), t1, t4)
+	res.Time = server
+	return res, nil
 }
 
 func timeRFC868(ctx context.Context, f *timeFlags, addr string) (timeResult, error) {
