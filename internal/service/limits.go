@@ -29,17 +29,9 @@ type Limits struct {
 	MaxLineLength int
 }
 
-func orInt(v, def int) int {
-	switch {
-	case v == 0:
-		return def
-	case v < 0:
-		return 0
-	}
-	return v
-}
-
-func orDuration(v, def time.Duration) time.Duration {
+// orDefault returns def for zero, zero ("no limit") for a negative v, and v
+// otherwise.
+func orDefault[T int | time.Duration](v, def T) T {
 	switch {
 	case v == 0:
 		return def
@@ -53,11 +45,11 @@ func orDuration(v, def time.Duration) time.Duration {
 // "no limit".
 func (l Limits) normalized() Limits {
 	return Limits{
-		MaxConns:         orInt(l.MaxConns, DefaultMaxConns),
-		MaxConnsPerIP:    orInt(l.MaxConnsPerIP, DefaultMaxConnsPerIP),
-		IdleTimeout:      orDuration(l.IdleTimeout, DefaultIdleTimeout),
-		WriteTimeout:     orDuration(l.WriteTimeout, DefaultWriteTimeout),
-		HandshakeTimeout: orDuration(l.HandshakeTimeout, DefaultHandshakeTimeout),
-		MaxLineLength:    orInt(l.MaxLineLength, DefaultMaxLineLength),
+		MaxConns:         orDefault(l.MaxConns, DefaultMaxConns),
+		MaxConnsPerIP:    orDefault(l.MaxConnsPerIP, DefaultMaxConnsPerIP),
+		IdleTimeout:      orDefault(l.IdleTimeout, DefaultIdleTimeout),
+		WriteTimeout:     orDefault(l.WriteTimeout, DefaultWriteTimeout),
+		HandshakeTimeout: orDefault(l.HandshakeTimeout, DefaultHandshakeTimeout),
+		MaxLineLength:    orDefault(l.MaxLineLength, DefaultMaxLineLength),
 	}
 }

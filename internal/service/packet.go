@@ -117,7 +117,7 @@ func (s *PacketServer) Serve(pc net.PacketConn) error {
 		s.active.Done()
 	}()
 
-	maxPacket := orInt(s.MaxPacket, DefaultMaxPacket)
+	maxPacket := orDefault(s.MaxPacket, DefaultMaxPacket)
 	// One byte more than the limit tells an oversized datagram apart.
 	buf := make([]byte, maxPacket+1)
 	out := make([]byte, 0, 2048)
@@ -200,7 +200,7 @@ func (s *PacketServer) allow(a netip.Addr) bool {
 		if r == 0 {
 			r = DefaultPacketRate
 		}
-		l = &limiter{Limiter: rate.NewLimiter(r, orInt(s.Burst, DefaultPacketBurst))}
+		l = &limiter{Limiter: rate.NewLimiter(r, orDefault(s.Burst, DefaultPacketBurst))}
 		s.limiters[a] = l
 	}
 	l.seen = now
@@ -211,17 +211,7 @@ func (s *PacketServer) allow(a netip.Addr) bool {
 // only waits for the datagram in hand to be answered, or for ctx.
 func (s *PacketServer) Shutdown(ctx context.Context) error {
 	s.Close()
-	done := make(chan struct{})
-	go func() {
-		s.active.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return wait(ctx, &s.active)
 }
 
 // Close stops serving at once.

@@ -318,16 +318,24 @@ func lingerClose(conn net.Conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.stopAccepting()
+	err := wait(ctx, &s.active)
+	if err != nil {
+		s.closeConns()
+	}
+	return err
+}
+
+// wait waits for wg, or for ctx to be done.
+func wait(ctx context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
 	go func() {
-		s.active.Wait()
+		wg.Wait()
 		close(done)
 	}()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.closeConns()
 		return ctx.Err()
 	}
 }
