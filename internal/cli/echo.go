@@ -41,7 +41,7 @@ Examples:
   netkit echo --tls --fingerprint AB:CD:... localhost`,
 		flags:    fs,
 		maxArgs:  1,
-		children: []*command{serviceServeCommand(stdio, "echo")},
+		children: []*command{serviceServeCommand(stdio, "echo", serveExtras{})},
 		run: func(ctx context.Context, args []string) error {
 			addr, err := resolveAddr(firstArg(args), def)
 			if err != nil {

@@ -30,7 +30,7 @@ Examples:
   netkit hello localhost time --tls --insecure`,
 		flags:    fs,
 		maxArgs:  2,
-		children: []*command{serviceServeCommand(stdio, "hello")},
+		children: []*command{serviceServeCommand(stdio, "hello", serveExtras{})},
 		run: func(ctx context.Context, args []string) error {
 			addrArg, cmd := "", "Hello"
 			switch len(args) {

@@ -24,6 +24,7 @@ Start everything on 127.0.0.1, then talk to it:
 			helloCommand(stdio),
 			timeCommand(stdio),
 			webCommand(stdio),
+			chatCommand(stdio),
 			versionCommand(stdio),
 		},
 	}

@@ -17,6 +17,7 @@ import (
 
 type serveFlags struct {
 	serverFlags
+	chat        chatServerFlags
 	host        string
 	only        string
 	except      string
@@ -27,6 +28,7 @@ func serveCommand(stdio IO) *command {
 	var f serveFlags
 	fs := flag.NewFlagSet("netkit serve", flag.ContinueOnError)
 	f.register(fs)
+	f.chat.register(fs)
 	fs.StringVar(&f.host, "host", "127.0.0.1", "`ADDRESS` every service binds to (0.0.0.0 for all interfaces)")
 	fs.StringVar(&f.only, "only", "", "start only these services (`LIST`, comma-separated)")
 	fs.StringVar(&f.except, "except", "", "start every service but these (`LIST`, comma-separated)")
@@ -69,7 +71,7 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 			return net.JoinHostPort(f.host, "0")
 		}
 		return s.DefaultAddr(f.host, port)
-	})
+	}, serveExtras{setup: f.chat.apply})
 }
 
 // pickServices applies --only and --except to the service list.
@@ -88,12 +90,28 @@ func pickServices(only, except string) ([]string, error) {
 	return slices.DeleteFunc(all, func(n string) bool { return slices.Contains(skip, n) }), nil
 }
 
+// serveExtras is what a service's serve command adds to the common ones.
+type serveExtras struct {
+	// register adds flags.
+	register func(fs *flag.FlagSet)
+	// setup adjusts the environment before the services are built.
+	setup func(env *suite.Env) error
+	// side runs beside the servers (the chat console); when it returns,
+	// the servers shut down.
+	side func(ctx context.Context, env *suite.Env) error
+}
+
 // serveServices binds every service, prints the address table, and serves
 // until ctx is done.
-func serveServices(ctx context.Context, stdio IO, f *serverFlags, svcs []suite.Service, addr func(suite.Service, string) string) error {
+func serveServices(ctx context.Context, stdio IO, f *serverFlags, svcs []suite.Service, addr func(suite.Service, string) string, extras serveExtras) error {
 	env, err := f.env(stdio.Stderr, stdio.Stdout)
 	if err != nil {
 		return err
+	}
+	if extras.setup != nil {
+		if err := extras.setup(env); err != nil {
+			return err
+		}
 	}
 	var g suite.Group
 	for _, s := range svcs {
@@ -103,7 +121,31 @@ func serveServices(ctx context.Context, stdio IO, f *serverFlags, svcs []suite.S
 		}
 	}
 	printTable(stdio.Stdout, &g, f.json)
-	return g.Run(ctx, f.grace, env.Logger)
+	if extras.side == nil {
+		return g.Run(ctx, f.grace, env.Logger)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sideErr := make(chan error, 1)
+	go func() {
+		sideErr <- extras.side(ctx, env)
+	}()
+	runErr := make(chan error, 1)
+	go func() { runErr <- g.Run(ctx, f.grace, env.Logger) }()
+	select {
+	case err := <-sideErr:
+		if err != nil {
+			cancel()
+			if rerr := <-runErr; rerr != nil {
+				return rerr
+			}
+			return ignoreQuit(err)
+		}
+		// The side task ended quietly (no console): serve on.
+		return <-runErr
+	case err := <-runErr:
+		return err
+	}
 }
 
 func printTable(w io.Writer, g *suite.Group, asJSON bool) {
@@ -129,7 +171,7 @@ func printTable(w io.Writer, g *suite.Group, asJSON bool) {
 
 // serviceServeCommand is `netkit SERVICE serve`: one service, with a flag
 // per listening port.
-func serviceServeCommand(stdio IO, name string) *command {
+func serviceServeCommand(stdio IO, name string, extras serveExtras) *command {
 	svc, ok := suite.Lookup(name)
 	if !ok {
 		panic("cli: no service " + name)
@@ -138,6 +180,9 @@ func serviceServeCommand(stdio IO, name string) *command {
 	path := "netkit " + name + " serve"
 	fs := flag.NewFlagSet(path, flag.ContinueOnError)
 	f.register(fs)
+	if extras.register != nil {
+		extras.register(fs)
+	}
 	addrs := map[string]*string{}
 	var ex strings.Builder
 	for _, p := range svc.Ports {
@@ -160,7 +205,7 @@ func serviceServeCommand(stdio IO, name string) *command {
 			}
 			return serveServices(ctx, stdio, &f, []suite.Service{svc}, func(_ suite.Service, port string) string {
 				return *addrs[port]
-			})
+			}, extras)
 		},
 	}
 }

@@ -44,7 +44,7 @@ Examples:
   netkit time 192.168.1.20 --proto rfc868 --udp --json`,
 		flags:    fs,
 		maxArgs:  1,
-		children: []*command{serviceServeCommand(stdio, "time")},
+		children: []*command{serviceServeCommand(stdio, "time", serveExtras{})},
 		run: func(ctx context.Context, args []string) error {
 			port := map[string]string{"line": "listen", "rfc868": "rfc868", "sntp": "sntp"}[f.proto]
 			if port == "" {

@@ -40,7 +40,7 @@ Examples:
   netkit web --tls --insecure 127.0.0.1:7700`,
 		flags:    fs,
 		maxArgs:  1,
-		children: []*command{serviceServeCommand(stdio, "web")},
+		children: []*command{serviceServeCommand(stdio, "web", serveExtras{})},
 		run: func(ctx context.Context, args []string) error {
 			addr, err := resolveAddr(firstArg(args), def)
 			if err != nil {

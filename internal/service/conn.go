@@ -116,6 +116,12 @@ func (c *Conn) ReadLine() ([]byte, error) {
 	return line, err
 }
 
+// Close closes the connection at once, unblocking a Read or Write in
+// another goroutine. The Server closes every connection when its handler
+// returns, so a handler only needs this to cut a connection from outside
+// the goroutine reading it.
+func (c *Conn) Close() error { return c.conn.Close() }
+
 // CloseWrite shuts down the writing side when the transport supports it.
 func (c *Conn) CloseWrite() error {
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {

@@ -21,8 +21,13 @@ import (
 // Group is a set of servers started and stopped together. Add servers with
 // TCP, UDP and HTTP, then Run. It is not safe to add servers concurrently.
 type Group struct {
-	units []unit
+	units  []unit
+	before []func()
 }
+
+// BeforeShutdown registers f to run when Run begins shutting down, before
+// any server stops: to say goodbye while connections are still open.
+func (g *Group) BeforeShutdown(f func()) { g.before = append(g.before, f) }
 
 type unit struct {
 	service, proto string
@@ -116,6 +121,9 @@ func (g *Group) Run(ctx context.Context, grace time.Duration, logger *slog.Logge
 		logger.Info("shutting down", "grace", grace)
 	case runErr = <-errc:
 		logger.Error("server failed; shutting down", "err", runErr)
+	}
+	for _, f := range g.before {
+		f()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/netkit/netkit/internal/chat"
 	"github.com/netkit/netkit/internal/echo"
 	"github.com/netkit/netkit/internal/hello"
 	"github.com/netkit/netkit/internal/service"
@@ -38,6 +39,10 @@ type Env struct {
 	Limits service.Limits
 	// DataDir is netkit's state directory.
 	DataDir string
+	// Chat configures the chat room.
+	Chat ChatConfig
+
+	hub *chat.Hub
 }
 
 // NewEnv returns an Env with a fresh registry carrying the Go runtime and
@@ -99,6 +104,7 @@ var Services = []Service{
 		Build: buildHello,
 	},
 	TimeService,
+	ChatService,
 }
 
 // Lookup returns the named service.

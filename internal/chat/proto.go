@@ -1,0 +1,205 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what users send.
+const (
+	MaxNickLen = 24
+	MinNickLen = 1
+	// MaxTextLen bounds one message, in bytes after cleaning.
+	MaxTextLen = 1024
+)
+
+var (
+	// ErrNickInvalid is returned for a nickname with forbidden characters
+	// or length.
+	ErrNickInvalid = errors.New("chat: invalid nickname")
+	// ErrNickReserved is returned for names that would impersonate the
+	// server or its admin.
+	ErrNickReserved = errors.New("chat: nickname is reserved")
+	// ErrNickTaken is returned when someone already has the nickname.
+	ErrNickTaken = errors.New("chat: nickname is taken")
+	// ErrInvalidUTF8 is returned for a line that is not UTF-8.
+	ErrInvalidUTF8 = errors.New("chat: line is not valid UTF-8")
+	// ErrTooLong is returned for a message over MaxTextLen.
+	ErrTooLong = errors.New("chat: message too long")
+	// ErrUnknownCommand is returned for a /command the server does not know.
+	ErrUnknownCommand = errors.New("chat: unknown command")
+	// ErrUsage is returned for a known command with wrong arguments.
+	ErrUsage = errors.New("chat: wrong use of command")
+	// ErrNoSuchUser is returned when a command names someone not here.
+	ErrNoSuchUser = errors.New("chat: no such user")
+	// ErrNotAdmin is returned for an admin command from a user who is not.
+	ErrNotAdmin = errors.New("chat: admin only")
+	// ErrBanned is returned when a banned user or address tries to join.
+	ErrBanned = errors.New("chat: banned")
+)
+
+var reserved = map[string]bool{
+	"admin": true, "server": true, "system": true, "root": true,
+	"operator": true, "netkit": true, "everyone": true, "all": true,
+}
+
+// CheckNick reports whether nick may be used: 1 to 24 characters, letters,
+// digits, '-', '_' and '.', starting with a letter or digit, and not one of
+// the reserved names (compared case-insensitively).
+func CheckNick(nick string) error {
+	n := utf8.RuneCountInString(nick)
+	if !utf8.ValidString(nick) || n < MinNickLen || n > MaxNickLen {
+		return fmt.Errorf("%w: use %d to %d letters, digits, '-', '_' or '.'", ErrNickInvalid, MinNickLen, MaxNickLen)
+	}
+	for i, r := range nick {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && (r == '-' || r == '_' || r == '.'))
+		if !ok {
+			return fmt.Errorf("%w: %q is not allowed there; use letters, digits, '-', '_' or '.'", ErrNickInvalid, r)
+		}
+	}
+	if reserved[strings.ToLower(nick)] {
+		return fmt.Errorf("%w: %q", ErrNickReserved, nick)
+	}
+	return nil
+}
+
+// foldNick is the key under which nicknames are compared: "Bob" and "bob"
+// are the same person.
+func foldNick(nick string) string { return strings.ToLower(nick) }
+
+// CleanText checks that line is UTF-8, strips control characters (a tab
+// becomes a space) and surrounding space, and bounds the length.
+func CleanText(line []byte) (string, error) {
+	if !utf8.Valid(line) {
+		return "", ErrInvalidUTF8
+	}
+	var b strings.Builder
+	b.Grow(len(line))
+	for _, r := range string(line) {
+		switch {
+		case r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', r == '\ufeff':
+			// Dropped: terminal escapes, bidi tricks on newlines, BOMs.
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := strings.TrimSpace(b.String())
+	if len(s) > MaxTextLen {
+		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
+	}
+	return s, nil
+}
+
+// Op is what a line asks for.
+type Op int
+
+// The operations a line can ask for.
+const (
+	OpSay Op = iota
+	OpMe
+	OpMsg
+	OpNick
+	OpWho
+	OpQuit
+	OpHelp
+	OpKick
+	OpBan
+	OpUnban
+	OpAuth
+)
+
+// Command is one parsed input line.
+type Command struct {
+	Op     Op
+	Target string // nick or address for /msg, /nick, /kick, /ban
+	Text   string // message, action, reason, or duration for /ban
+}
+
+// ParseLine turns one cleaned line into a Command. Lines not starting with
+// '/' are messages; "//text" sends "/text" as a message.
+func ParseLine(s string) (Command, error) {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+		return Command{Op: OpSay, Text: strings.TrimPrefix(s, "/")}, nil
+	}
+	name, rest, _ := strings.Cut(s[1:], " ")
+	rest = strings.TrimSpace(rest)
+	arg, tail, _ := strings.Cut(rest, " ")
+	tail = strings.TrimSpace(tail)
+	switch strings.ToLower(name) {
+	case "say":
+		if rest == "" {
+			return Command{}, fmt.Errorf("%w: /say TEXT", ErrUsage)
+		}
+		return Command{Op: OpSay, Text: rest}, nil
+	case "me":
+		if rest == "" {
+			return Command{}, fmt.Errorf("%w: /me ACTION", ErrUsage)
+		}
+		return Command{Op: OpMe, Text: rest}, nil
+	case "msg", "w", "whisper":
+		if arg == "" || tail == "" {
+			return Command{}, fmt.Errorf("%w: /msg NICK TEXT", ErrUsage)
+		}
+		return Command{Op: OpMsg, Target: arg, Text: tail}, nil
+	case "nick":
+		if arg == "" || tail != "" {
+			return Command{}, fmt.Errorf("%w: /nick NEWNAME", ErrUsage)
+		}
+		return Command{Op: OpNick, Target: arg}, nil
+	case "who", "names":
+		return Command{Op: OpWho}, nil
+	case "quit", "exit":
+		return Command{Op: OpQuit, Text: rest}, nil
+	case "help", "?":
+		return Command{Op: OpHelp}, nil
+	case "kick":
+		if arg == "" {
+			return Command{}, fmt.Errorf("%w: /kick NICK [REASON]", ErrUsage)
+		}
+		return Command{Op: OpKick, Target: arg, Text: tail}, nil
+	case "ban":
+		if arg == "" {
+			return Command{}, fmt.Errorf("%w: /ban NICK|IP [DURATION]", ErrUsage)
+		}
+		return Command{Op: OpBan, Target: arg, Text: tail}, nil
+	case "unban":
+		if arg == "" {
+			return Command{}, fmt.Errorf("%w: /unban IP", ErrUsage)
+		}
+		return Command{Op: OpUnban, Target: arg}, nil
+	case "auth":
+		if arg == "" {
+			return Command{}, fmt.Errorf("%w: /auth TOKEN", ErrUsage)
+		}
+		return Command{Op: OpAuth, Text: arg}, nil
+	}
+	return Command{}, fmt.Errorf("%w /%s; try /help", ErrUnknownCommand, name)
+}
+
+// HelpText lists the commands, one per line.
+const HelpText = `commands:
+  /who                 who is here
+  /me ACTION           say what you do
+  /msg NICK TEXT       a private message
+  /nick NEWNAME        change your nickname
+  /quit [MESSAGE]      leave
+  /help                this list
+admin only:
+  /kick NICK [REASON]  remove someone
+  /ban NICK|IP [DUR]   remove and keep out (default 1h)
+  /unban IP            let back in
+  /auth TOKEN          become an admin (remote admin)`
+
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%w: %q is not an IP address", ErrUsage, s)
+	}
+	return a.Unmap(), nil
+}

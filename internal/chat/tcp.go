@@ -1,0 +1,292 @@
+package chat
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/netkit/netkit/internal/service"
+)
+
+// Greeting is the first line a TCP client receives.
+const Greeting = "Welcome to netkit chat. Choose a nickname:\n"
+
+// Defaults for the flood control of Handler, used where a field is zero.
+// In the manner of ergo's fakelag: a burst of lines goes through at once,
+// past it lines are slowed to Rate; a client that keeps pushing is warned,
+// then dropped.
+const (
+	DefaultRate      = 2 // lines per second, after the burst
+	DefaultBurst     = 8
+	DefaultFloodWarn = 10 // throttled lines in a row before the warning
+	DefaultFloodDrop = 20 // throttled lines in a row before the drop
+	maxNickTries     = 10
+	maxBatch         = 64 << 10
+)
+
+// Handler serves the chat over the line protocol: TCP, optionally TLS,
+// usable by hand with nc. Set Hub; the other fields have defaults.
+type Handler struct {
+	Hub *Hub
+	// AdminToken, when set, lets a client that sends "/auth TOKEN" act as
+	// admin. Empty means no remote admin.
+	AdminToken string
+	// Rate and Burst bound each client's lines (defaults 2/s and 8).
+	Rate  rate.Limit
+	Burst int
+	// FloodWarn and FloodDrop are the counts of throttled lines in a row
+	// at which a client is warned and dropped (defaults 10 and 20).
+	FloodWarn, FloodDrop int
+}
+
+// ServeConn runs one client: nickname, then messages and commands, with a
+// writer goroutine delivering the room's events.
+func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
+	if _, err := c.WriteString(Greeting); err != nil {
+		return err
+	}
+	m := h.Hub.NewMember(c.Peer(), func() { c.Close() })
+	if joined, err := h.join(c, m); !joined {
+		return err
+	}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		writeEvents(c, m.Events(), func(e *Event) []byte { return e.Line() })
+		// The queue is closed: the member left, was kicked or dropped.
+		// Cut the reader loose.
+		c.Close()
+	}()
+	reason, err := h.readLoop(ctx, c, m)
+	h.Hub.Leave(m, reason)
+	<-written
+	return err
+}
+
+// join asks for a nickname until one is accepted, and reports whether one
+// was. A client that leaves before choosing is no error.
+func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
+	for range maxNickTries {
+		line, err := c.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		nick, err := CleanText(line)
+		if err == nil {
+			err = h.Hub.Join(m, nick)
+		}
+		if err == nil {
+			return true, nil
+		}
+		if _, werr := c.Write(errorEvent(err).Line()); werr != nil {
+			return false, werr
+		}
+		if errors.Is(err, ErrBanned) {
+			return false, err
+		}
+		if _, err := c.WriteString("Choose a nickname:\n"); err != nil {
+			return false, err
+		}
+	}
+	c.WriteString("error: too many tries; goodbye\n")
+	return false, errors.New("chat: no acceptable nickname")
+}
+
+// writeEvents writes each event from q, batching what is queued into one
+// write, until q is closed or a write fails.
+func writeEvents(w io.Writer, q <-chan *Event, encode func(*Event) []byte) {
+	var buf []byte
+	for e := range q {
+		buf = append(buf[:0], encode(e)...)
+	batch:
+		for len(buf) < maxBatch {
+			select {
+			case e, ok := <-q:
+				if !ok {
+					break batch
+				}
+				buf = append(buf, encode(e)...)
+			default:
+				break batch
+			}
+		}
+		if _, err := w.Write(buf); err != nil {
+			// Drain so the hub never sees a full queue from a dead
+			// writer; the reader will notice the closed connection.
+			for range q {
+			}
+			return
+		}
+		if cap(buf) > maxBatch {
+			buf = nil // do not keep a burst's buffer for an idle client
+		}
+	}
+}
+
+// readLoop handles the client's lines until it quits or fails; it returns
+// the reason to announce and the error for the log.
+func (h *Handler) readLoop(ctx context.Context, c *service.Conn, m *Member) (string, error) {
+	lim := rate.NewLimiter(orRate(h.Rate, DefaultRate), orInt(h.Burst, DefaultBurst))
+	warnAt, dropAt := orInt(h.FloodWarn, DefaultFloodWarn), orInt(h.FloodDrop, DefaultFloodDrop)
+	throttled := 0
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			return leaveReason(err), err
+		}
+		if d := lim.Reserve().Delay(); d > 0 {
+			throttled++
+			switch {
+			case throttled >= dropAt:
+				h.Hub.Tell(m, &Event{Type: TypeError, Text: "flooding; disconnected", Time: time.Now()})
+				return leaveFlood, errors.New("chat: flooding")
+			case throttled == warnAt:
+				h.Hub.Tell(m, &Event{Type: TypeError, Text: "you are sending too fast; slow down or you will be disconnected", Time: time.Now()})
+			}
+			// Fake lag: the line waits its turn, and so does the client.
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return leaveServerClosed, ctx.Err()
+			}
+		} else {
+			throttled = 0
+		}
+		text, err := CleanText(line)
+		if err != nil {
+			h.Hub.Tell(m, errorEvent(err))
+			continue
+		}
+		if text == "" {
+			continue
+		}
+		quit, reason := h.do(m, text)
+		if quit {
+			return reason, nil
+		}
+	}
+}
+
+// do carries out one line. It reports whether the client asked to quit.
+func (h *Handler) do(m *Member, text string) (bool, string) {
+	cmd, err := ParseLine(text)
+	if err == nil {
+		var quit bool
+		var reason string
+		quit, reason, err = h.run(m, cmd)
+		if quit {
+			return true, reason
+		}
+	}
+	if err != nil {
+		h.Hub.Tell(m, errorEvent(err))
+	}
+	return false, ""
+}
+
+func (h *Handler) run(m *Member, cmd Command) (bool, string, error) {
+	hub := h.Hub
+	switch cmd.Op {
+	case OpSay:
+		hub.Say(m, cmd.Text)
+	case OpMe:
+		hub.Me(m, cmd.Text)
+	case OpMsg:
+		return false, "", hub.Private(m, cmd.Target, cmd.Text)
+	case OpNick:
+		return false, "", hub.Rename(m, cmd.Target)
+	case OpWho:
+		hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
+	case OpHelp:
+		hub.Tell(m, &Event{Type: TypeHelp, Text: HelpText, Time: time.Now()})
+	case OpQuit:
+		if cmd.Text != "" {
+			return true, leaveQuit + ": " + cmd.Text, nil
+		}
+		return true, leaveQuit, nil
+	case OpAuth:
+		if h.AdminToken == "" || subtle.ConstantTimeCompare([]byte(cmd.Text), []byte(h.AdminToken)) != 1 {
+			return false, "", fmt.Errorf("%w: wrong admin token", ErrNotAdmin)
+		}
+		m.Admin = true
+		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban and /unban are yours", Time: time.Now()})
+	case OpKick, OpBan, OpUnban:
+		if !m.Admin {
+			return false, "", fmt.Errorf("%w: /auth TOKEN first", ErrNotAdmin)
+		}
+		return false, "", Admin(hub, hub.Nick(m), cmd, func(e *Event) { hub.Tell(m, e) })
+	}
+	return false, "", nil
+}
+
+// Admin carries out an admin command on behalf of by, telling the admin
+// the outcome through tell.
+func Admin(hub *Hub, by string, cmd Command, tell func(*Event)) error {
+	switch cmd.Op {
+	case OpKick:
+		return hub.Kick(by, cmd.Target, cmd.Text)
+	case OpBan:
+		var d time.Duration
+		if cmd.Text != "" {
+			var err error
+			if d, err = time.ParseDuration(cmd.Text); err != nil || d <= 0 {
+				return fmt.Errorf("%w: /ban NICK|IP [DURATION], a duration like 10m or 2h", ErrUsage)
+			}
+		}
+		addr, err := hub.Ban(by, cmd.Target, d)
+		if err == nil {
+			tell(&Event{Type: TypeSystem, Text: "banned " + addr.String(), Time: time.Now()})
+		}
+		return err
+	case OpUnban:
+		addr, err := parseAddr(cmd.Target)
+		if err != nil {
+			return err
+		}
+		if hub.Unban(addr) {
+			tell(&Event{Type: TypeSystem, Text: "unbanned " + addr.String(), Time: time.Now()})
+		} else {
+			tell(&Event{Type: TypeSystem, Text: addr.String() + " was not banned", Time: time.Now()})
+		}
+	}
+	return nil
+}
+
+func leaveReason(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
+		return leaveQuit
+	case errors.Is(err, service.ErrServerClosed):
+		return leaveServerClosed
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, net.ErrClosed):
+		return "closed"
+	}
+	return "error: " + strings.TrimPrefix(err.Error(), "service: ")
+}
+
+func orRate(v, def rate.Limit) rate.Limit {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/netkit/netkit/internal/chat"
+	"github.com/netkit/netkit/internal/suite"
+)
+
+// chatServerFlags are the chat room's settings, on `netkit serve` and
+// `netkit chat serve`.
+type chatServerFlags struct {
+	adminToken string
+	rate       float64
+	burst      int
+	history    int
+}
+
+func (f *chatServerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.adminToken, "admin-token", "", "chat: let a client that sends /auth `TOKEN` act as admin (default $NETKIT_ADMIN_TOKEN; none: no remote admin)")
+	fs.Float64Var(&f.rate, "chat-rate", chat.DefaultRate, "chat: lines per second a client may send after its burst")
+	fs.IntVar(&f.burst, "chat-burst", chat.DefaultBurst, "chat: lines a client may send at once")
+	fs.IntVar(&f.history, "chat-history", chat.DefaultHistory, "chat: messages a newcomer is shown (-1: none)")
+}
+
+func (f *chatServerFlags) apply(env *suite.Env) error {
+	token := f.adminToken
+	if token == "" {
+		token = os.Getenv("NETKIT_ADMIN_TOKEN")
+	}
+	if token != "" && len(token) < 8 {
+		return errors.New("--admin-token: use at least 8 characters")
+	}
+	if f.rate <= 0 || f.burst <= 0 {
+		return errors.New("--chat-rate and --chat-burst must be positive")
+	}
+	env.Chat = suite.ChatConfig{AdminToken: token, Rate: rate.Limit(f.rate), Burst: f.burst, History: f.history}
+	return nil
+}
+
+type chatFlags struct {
+	clientFlags
+	nick       string
+	adminToken string
+}
+
+func chatCommand(stdio IO) *command {
+	var f chatFlags
+	fs := flag.NewFlagSet("netkit chat", flag.ContinueOnError)
+	f.register(fs)
+	fs.StringVar(&f.nick, "nick", "", "your `NAME` in the room (default: your login name)")
+	fs.StringVar(&f.adminToken, "admin-token", "", "become admin with this `TOKEN` after joining (default $NETKIT_ADMIN_TOKEN)")
+	def := suite.ChatService.DefaultAddr("127.0.0.1", "listen")
+
+	var sf chatServerFlags
+	var console bool
+	serve := serviceServeCommand(stdio, "chat", serveExtras{
+		register: func(fs *flag.FlagSet) {
+			sf.register(fs)
+			fs.BoolVar(&console, "console", true, "read admin commands from standard input")
+		},
+		setup: func(env *suite.Env) error { return sf.apply(env) },
+		side: func(ctx context.Context, env *suite.Env) error {
+			if !console {
+				return nil
+			}
+			c := &chat.Console{Hub: env.ChatHub(), In: stdio.Stdin, Out: stdio.Stdout}
+			return c.Run(ctx)
+		},
+	})
+	serve.help = `
+The terminal running the server is the admin console: each line typed is a
+message from admin; /kick NICK [REASON], /ban NICK|IP [DURATION], /unban IP,
+/who, /say TEXT and /quit (shut down, announcing it) work there.
+
+Examples:
+  netkit chat serve
+  netkit chat serve --listen 0.0.0.0:7710 --tls
+  NETKIT_ADMIN_TOKEN=s3cret-token netkit chat serve --console=false`
+
+	return &command{
+		name:    "chat",
+		usage:   "chat [HOST:PORT] [--nick NAME] [flags]",
+		summary: "join a chat room: type to talk, /help for commands",
+		help: `
+The address defaults to ` + def + `. Lines from standard input are sent as
+messages; what the room says is printed. Commands: /who, /me ACTION,
+/msg NICK TEXT, /nick NEW, /quit, /help.
+
+Examples:
+  netkit chat --nick alice
+  echo "hello all" | netkit chat 192.168.1.20 --nick bob
+  netkit chat --nick ops --admin-token s3cret-token`,
+		flags:    fs,
+		maxArgs:  1,
+		children: []*command{serve},
+		run: func(ctx context.Context, args []string) error {
+			addr, err := resolveAddr(firstArg(args), def)
+			if err != nil {
+				return &UsageError{Cmd: "netkit chat", Err: err}
+			}
+			if f.nick == "" {
+				f.nick = os.Getenv("USER")
+			}
+			if err := chat.CheckNick(f.nick); err != nil {
+				return &UsageError{Cmd: "netkit chat", Err: fmt.Errorf("--nick %q: %v", f.nick, strings.TrimPrefix(err.Error(), "chat: "))}
+			}
+			if f.adminToken == "" {
+				f.adminToken = os.Getenv("NETKIT_ADMIN_TOKEN")
+			}
+			return runChatLines(ctx, stdio, &f, addr)
+		},
+	}
+}
+
+// runChatLines is the scriptable client: standard input to the room, the
+// room to standard output.
+func runChatLines(ctx context.Context, stdio IO, f *chatFlags, addr string) error {
+	conn, err := f.dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	r := bufio.NewReader(conn)
+	conn.SetDeadline(time.Now().Add(f.timeout))
+	greeting, err := r.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("no greeting from %s: %w", addr, err)
+	}
+	if greeting != chat.Greeting {
+		return fmt.Errorf("%s is not a netkit chat server (it said %q)", addr, strings.TrimSpace(greeting))
+	}
+	fmt.Fprintf(conn, "%s\n", f.nick)
+	first, err := r.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("%s closed the connection: %w", addr, err)
+	}
+	if msg, ok := strings.CutPrefix(first, "error: "); ok {
+		return fmt.Errorf("nickname %q refused: %s", f.nick, strings.TrimSpace(msg))
+	}
+	conn.SetDeadline(time.Time{})
+	io.WriteString(stdio.Stdout, first)
+	if f.adminToken != "" {
+		fmt.Fprintf(conn, "/auth %s\n", f.adminToken)
+	}
+
+	sent := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(conn, stdio.Stdin)
+		if err == nil {
+			// End of input: leave politely and let the server close.
+			_, err = io.WriteString(conn, "/quit\n")
+		}
+		sent <- err
+	}()
+	_, err = io.Copy(stdio.Stdout, r)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("connection to %s: %w", addr, err)
+	}
+	return nil
+}
+
+// ignoreQuit turns the console's /quit into a clean exit.
+func ignoreQuit(err error) error {
+	if errors.Is(err, chat.ErrConsoleQuit) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,49 @@
+package suite
+
+import (
+	"golang.org/x/time/rate"
+
+	"github.com/netkit/netkit/internal/chat"
+)
+
+// ChatConfig configures the chat room shared by every chat transport.
+type ChatConfig struct {
+	// AdminToken lets a remote client become admin with /auth; empty
+	// disables remote admin.
+	AdminToken string
+	// Rate and Burst bound each client's lines (defaults in package chat).
+	Rate  rate.Limit
+	Burst int
+	// History is how many messages a newcomer is shown.
+	History int
+}
+
+// ChatService is the multi-user chat over TCP (TLS with --tls).
+var ChatService = Service{
+	Name: "chat", Summary: "multi-user chat room, line protocol usable with nc",
+	Ports: []Port{{Name: "listen", Proto: "tcp", Default: 7710, Usage: "chat TCP address"}},
+	Build: buildChat,
+}
+
+// ChatHub returns the room every chat transport of this Env shares,
+// creating it on first use.
+func (env *Env) ChatHub() *chat.Hub {
+	if env.hub == nil {
+		env.hub = chat.NewHub(chat.HubConfig{History: env.Chat.History, Logger: env.logger().With("service", "chat")})
+	}
+	return env.hub
+}
+
+func buildChat(g *Group, env *Env, addr func(string) string) error {
+	l, err := ListenTCP(addr("listen"))
+	if err != nil {
+		return err
+	}
+	hub := env.ChatHub()
+	h := &chat.Handler{Hub: hub, AdminToken: env.Chat.AdminToken, Rate: env.Chat.Rate, Burst: env.Chat.Burst}
+	g.TCP("chat", env.tcpProto(), env.tcpServer("chat", h), l)
+	// Announce the shutdown and hang up on everyone before the servers
+	// stop.
+	g.BeforeShutdown(hub.Close)
+	return nil
+}
