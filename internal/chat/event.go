@@ -28,17 +28,17 @@ const (
 // published, so one Event is shared by every recipient; its encodings are
 // computed once, on first use, whatever the number of recipients.
 type Event struct {
-	Type    string    `json:"type"`
-	From    string    `json:"from,omitempty"`
-	To      string    `json:"to,omitempty"`
-	Nick    string    `json:"nick,omitempty"`
-	NewNick string    `json:"new_nick,omitempty"`
-	By      string    `json:"by,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	Users   []string  `json:"users,omitempty"`
+	Type    string   `json:"type"`
+	From    string   `json:"from,omitempty"`
+	To      string   `json:"to,omitempty"`
+	Nick    string   `json:"nick,omitempty"`
+	NewNick string   `json:"new_nick,omitempty"`
+	By      string   `json:"by,omitempty"`
+	Text    string   `json:"text,omitempty"`
+	Users   []string `json:"users,omitempty"`
 	// Count is how many are here when Users lists only some of them.
-	Count int `json:"count,omitempty"`
-	Time    time.Time `json:"time"`
+	Count int       `json:"count,omitempty"`
+	Time  time.Time `json:"time"`
 	// Origin and Seq identify the instance that published the event and
 	// its sequence there, so that events relayed between instances are
 	// delivered exactly once.
