@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -56,15 +57,24 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 	if joined, err := h.join(c, m); !joined {
 		return err
 	}
+	var readerDone atomic.Bool
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
 		writeEvents(c, m.Events(), func(e *Event) []byte { return e.Line() })
-		// The queue is closed: the member left, was kicked or dropped.
-		// Cut the reader loose.
-		c.Close()
+		if readerDone.Load() {
+			return
+		}
+		// The hub closed the queue: the member was kicked or banned.
+		// The notice is written; send FIN so the client sees the end
+		// after it, and cut the reader loose shortly after. Closing at
+		// once could turn unread input into a reset that destroys the
+		// notice.
+		c.CloseWrite()
+		time.AfterFunc(time.Second, func() { c.Close() })
 	}()
 	reason, err := h.readLoop(ctx, c, m)
+	readerDone.Store(true)
 	h.Hub.Leave(m, reason)
 	<-written
 	return err
