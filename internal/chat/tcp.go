@@ -146,45 +146,71 @@ func writeEvents(w io.Writer, q <-chan *Event, encode func(*Event) []byte) {
 // readLoop handles the client's lines until it quits or fails; it returns
 // the reason to announce and the error for the log.
 func (h *Handler) readLoop(ctx context.Context, c *service.Conn, m *Member) (string, error) {
-	lim := rate.NewLimiter(orRate(h.Rate, DefaultRate), orInt(h.Burst, DefaultBurst))
-	warnAt, dropAt := orInt(h.FloodWarn, DefaultFloodWarn), orInt(h.FloodDrop, DefaultFloodDrop)
-	throttled := 0
+	s := h.newSession(m)
 	for {
 		line, err := c.ReadLine()
 		if err != nil {
 			return leaveReason(err), err
 		}
-		if d := lim.Reserve().Delay(); d > 0 {
-			throttled++
-			switch {
-			case throttled >= dropAt:
-				h.Hub.Tell(m, &Event{Type: TypeError, Text: "flooding; disconnected", Time: time.Now()})
-				return leaveFlood, errors.New("chat: flooding")
-			case throttled == warnAt:
-				h.Hub.Tell(m, &Event{Type: TypeError, Text: "you are sending too fast; slow down or you will be disconnected", Time: time.Now()})
-			}
-			// Fake lag: the line waits its turn, and so does the client.
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-				return leaveServerClosed, ctx.Err()
-			}
-		} else {
-			throttled = 0
-		}
-		text, err := CleanText(line)
-		if err != nil {
-			h.Hub.Tell(m, errorEvent(err))
-			continue
-		}
-		if text == "" {
-			continue
-		}
-		quit, reason := h.do(m, text)
-		if quit {
-			return reason, nil
+		if quit, reason, err := s.handle(ctx, line); quit {
+			return reason, err
 		}
 	}
+}
+
+// session is one member's input side, whatever the transport: flood
+// control, then cleaning, parsing and carrying out each line.
+type session struct {
+	h              *Handler
+	m              *Member
+	lim            *rate.Limiter
+	warnAt, dropAt int
+	throttled      int
+}
+
+func (h *Handler) newSession(m *Member) *session {
+	return &session{
+		h: h, m: m,
+		lim:    rate.NewLimiter(orRate(h.Rate, DefaultRate), orInt(h.Burst, DefaultBurst)),
+		warnAt: orInt(h.FloodWarn, DefaultFloodWarn),
+		dropAt: orInt(h.FloodDrop, DefaultFloodDrop),
+	}
+}
+
+// handle takes one line from the member. It reports whether the member is
+// leaving, with the reason to announce and, for a drop, the error to log.
+func (s *session) handle(ctx context.Context, line []byte) (bool, string, error) {
+	hub := s.h.Hub
+	if d := s.lim.Reserve().Delay(); d > 0 {
+		s.throttled++
+		switch {
+		case s.throttled >= s.dropAt:
+			hub.Tell(s.m, &Event{Type: TypeError, Text: "flooding; disconnected", Time: time.Now()})
+			return true, leaveFlood, errors.New("chat: flooding")
+		case s.throttled == s.warnAt:
+			hub.Tell(s.m, &Event{Type: TypeError, Text: "you are sending too fast; slow down or you will be disconnected", Time: time.Now()})
+		}
+		// Fake lag: the line waits its turn, and so does the client.
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return true, leaveServerClosed, ctx.Err()
+		}
+	} else {
+		s.throttled = 0
+	}
+	text, err := CleanText(line)
+	if err != nil {
+		hub.Tell(s.m, errorEvent(err))
+		return false, "", nil
+	}
+	if text == "" {
+		return false, "", nil
+	}
+	quit, reason := s.h.do(s.m, text)
+	return quit, reason, nil
 }
 
 // do carries out one line. It reports whether the client asked to quit.

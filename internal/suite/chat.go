@@ -34,14 +34,19 @@ func (env *Env) ChatHub() *chat.Hub {
 	return env.hub
 }
 
+// chatHandler returns the chat protocol handler for env's room and
+// settings, shared by the TCP service and the web service's WebSocket.
+func (env *Env) chatHandler() *chat.Handler {
+	return &chat.Handler{Hub: env.ChatHub(), AdminToken: env.Chat.AdminToken, Rate: env.Chat.Rate, Burst: env.Chat.Burst}
+}
+
 func buildChat(g *Group, env *Env, addr func(string) string) error {
 	l, err := ListenTCP(addr("listen"))
 	if err != nil {
 		return err
 	}
 	hub := env.ChatHub()
-	h := &chat.Handler{Hub: hub, AdminToken: env.Chat.AdminToken, Rate: env.Chat.Rate, Burst: env.Chat.Burst}
-	g.TCP("chat", env.tcpProto(), env.tcpServer("chat", h), l)
+	g.TCP("chat", env.tcpProto(), env.tcpServer("chat", env.chatHandler()), l)
 	// Announce the shutdown and hang up on everyone before the servers
 	// stop.
 	g.BeforeShutdown(hub.Close)

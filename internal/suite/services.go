@@ -214,6 +214,10 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 		TLSConfig: env.TLS,
 		Logger:    env.logger().With("service", "web"),
 	}
+	// The chat page and its WebSocket share the room with the chat
+	// service's TCP clients.
+	srv.Handle("GET /chat", chat.Page)
+	srv.Handle("GET /chat/ws", env.chatHandler())
 	proto := "http"
 	if env.TLS != nil {
 		proto = "https"

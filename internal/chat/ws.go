@@ -1,0 +1,146 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Bounds on a WebSocket client.
+const (
+	wsReadLimit    = 4 * MaxTextLen // one JSON message, with room for escapes
+	wsWriteTimeout = 10 * time.Second
+	// DefaultWSIdleTimeout closes a WebSocket silent for this long; the
+	// page pings well within it.
+	DefaultWSIdleTimeout = 5 * time.Minute
+)
+
+// WSMessage is what a WebSocket client sends: first {"nick": NAME}, then
+// {"text": LINE} for each line, with the same commands as over TCP.
+type WSMessage struct {
+	Nick string `json:"nick,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+// ServeHTTP serves the chat over WebSocket: the same room, commands and
+// limits as the TCP protocol, with JSON messages. Events arrive as the
+// JSON form of Event, one per WebSocket message.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the request
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(wsReadLimit)
+	ctx := r.Context()
+	peer := remoteAddr(r)
+
+	m := h.Hub.NewMember(peer, func() { c.CloseNow() })
+	if !h.wsJoin(ctx, c, m) {
+		return
+	}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		writeWS(ctx, c, m.Events())
+	}()
+	reason := h.wsReadLoop(ctx, c, m)
+	h.Hub.Leave(m, reason)
+	<-written
+}
+
+// wsJoin reads {"nick": ...} messages until one is accepted.
+func (h *Handler) wsJoin(ctx context.Context, c *websocket.Conn, m *Member) bool {
+	for range maxNickTries {
+		msg, err := readWS(ctx, c)
+		if err != nil {
+			return false
+		}
+		err = h.Hub.Join(m, msg.Nick)
+		if err == nil {
+			return true
+		}
+		if writeEvent(ctx, c, errorEvent(err)) != nil || errors.Is(err, ErrBanned) {
+			return false
+		}
+	}
+	c.Close(websocket.StatusPolicyViolation, "too many tries")
+	return false
+}
+
+func (h *Handler) wsReadLoop(ctx context.Context, c *websocket.Conn, m *Member) string {
+	s := h.newSession(m)
+	for {
+		msg, err := readWS(ctx, c)
+		if err != nil {
+			var ce websocket.CloseError
+			switch {
+			case errors.As(err, &ce) && (ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway):
+				return leaveQuit
+			case errors.Is(err, context.DeadlineExceeded):
+				return "timeout"
+			case errors.Is(err, errBadJSON):
+				writeEvent(ctx, c, errorEvent(err))
+				return "error: " + err.Error()
+			}
+			return "closed"
+		}
+		if quit, reason, _ := s.handle(ctx, []byte(msg.Text)); quit {
+			return reason
+		}
+	}
+}
+
+var errBadJSON = errors.New("chat: expected a JSON object like {\"text\": \"hello\"}")
+
+func readWS(ctx context.Context, c *websocket.Conn) (WSMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultWSIdleTimeout)
+	defer cancel()
+	typ, data, err := c.Read(ctx)
+	if err != nil {
+		return WSMessage{}, err
+	}
+	var msg WSMessage
+	if typ != websocket.MessageText || json.Unmarshal(data, &msg) != nil {
+		return WSMessage{}, errBadJSON
+	}
+	return msg, nil
+}
+
+// writeWS sends each event as one text message until q is closed, then
+// closes the connection, which also ends a reader still waiting (after a
+// kick or a shutdown). If a write fails it drains q so the hub never waits
+// on a dead writer.
+func writeWS(ctx context.Context, c *websocket.Conn, q <-chan *Event) {
+	for e := range q {
+		if writeEvent(ctx, c, e) != nil {
+			c.CloseNow()
+			for range q {
+			}
+			return
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+func writeEvent(ctx context.Context, c *websocket.Conn, e *Event) error {
+	ctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, e.JSON())
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(strings.Trim(host, "[]"))
+	return a.Unmap()
+}

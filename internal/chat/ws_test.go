@@ -1,0 +1,134 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/netkit/netkit/internal/service"
+)
+
+type wsClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func wsJoin(t *testing.T, url, nick string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	w := &wsClient{t: t, c: c}
+	w.send(WSMessage{Nick: nick})
+	return w
+}
+
+func (w *wsClient) send(m WSMessage) {
+	w.t.Helper()
+	b, _ := json.Marshal(m)
+	ctx, cancel := context.WithTimeout(w.t.Context(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// expect reads events until one of type typ satisfies ok.
+func (w *wsClient) expect(typ string, ok func(Event) bool) Event {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		_, data, err := w.c.Read(ctx)
+		if err != nil {
+			w.t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		var e Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			w.t.Fatalf("bad event %q: %v", data, err)
+		}
+		if e.Type == typ && (ok == nil || ok(e)) {
+			return e
+		}
+	}
+}
+
+func TestWebSocketSharesRoomWithTCP(t *testing.T) {
+	hub := NewHub(HubConfig{})
+	h := &Handler{Hub: hub}
+	addr, _ := startChat(t, h, service.Limits{})
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http")
+
+	tcp := join(t, addr, "tcpuser")
+	web := wsJoin(t, url, "webuser")
+	welcome := web.expect(TypeWelcome, nil)
+	if welcome.Nick != "webuser" || strings.Join(welcome.Users, ",") != "tcpuser,webuser" {
+		t.Errorf("welcome = %+v", welcome)
+	}
+	tcp.expect("*** webuser joined")
+
+	web.send(WSMessage{Text: "hi from the browser"})
+	tcp.expect("<webuser> hi from the browser")
+	tcp.send("hi from nc")
+	got := web.expect(TypeMsg, func(e Event) bool { return e.From == "tcpuser" })
+	if got.Text != "hi from nc" || got.Time.IsZero() {
+		t.Errorf("event = %+v", got)
+	}
+
+	// Taken nick over WebSocket: an error, then a retry works.
+	other := wsJoin(t, url, "TCPUSER")
+	other.expect(TypeError, func(e Event) bool { return strings.Contains(e.Text, "taken") })
+	other.send(WSMessage{Nick: "second"})
+	other.expect(TypeWelcome, nil)
+
+	web.send(WSMessage{Text: "/msg second psst"})
+	other.expect(TypePrivate, func(e Event) bool { return e.From == "webuser" && e.Text == "psst" })
+
+	// Kicked over TCP by an admin: the WebSocket closes.
+	if err := hub.Kick("admin", "webuser", "bye"); err != nil {
+		t.Fatal(err)
+	}
+	web.expect(TypeKick, func(e Event) bool { return e.Nick == "webuser" })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, _, err := web.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("after kick: %v, want a normal close", err)
+	}
+	tcp.expect("*** webuser was kicked by admin (bye)")
+
+	// Leaving by closing the socket.
+	other.c.Close(websocket.StatusNormalClosure, "")
+	tcp.expect("*** second left (quit)")
+}
+
+func TestWebSocketBadInput(t *testing.T) {
+	hub := NewHub(HubConfig{})
+	ts := httptest.NewServer(&Handler{Hub: hub})
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http")
+	w := wsJoin(t, url, "x")
+	w.expect(TypeWelcome, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	w.c.Write(ctx, websocket.MessageText, []byte("not json"))
+	w.expect(TypeError, func(e Event) bool { return strings.Contains(e.Text, "JSON") })
+	// An oversized message closes the connection.
+	w2 := wsJoin(t, url, "y")
+	w2.expect(TypeWelcome, nil)
+	w2.c.Write(ctx, websocket.MessageText, []byte(`{"text":"`+strings.Repeat("a", wsReadLimit)+`"}`))
+	if _, _, err := w2.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Errorf("oversized: %v, want StatusMessageTooBig", err)
+	}
+	waitFor(t, func() bool { return hub.Len() == 0 })
+}
