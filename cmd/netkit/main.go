@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/netkit/netkit/internal/cli"
@@ -17,7 +18,11 @@ func main() {
 	err := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "netkit: %v\n", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "netkit") {
+			msg = "netkit: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(cli.ExitCode(err))
 }

@@ -129,7 +129,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func cleanFlagError(err error) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return fmt.Errorf("unknown flag %s", name)
+		return fmt.Errorf("unknown flag -%s", name)
 	}
 	return errors.New(msg)
 }

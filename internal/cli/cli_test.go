@@ -293,7 +293,7 @@ func TestTLSClients(t *testing.T) {
 		{"insecure", []string{"--tls", "--insecure"}, "Hello from server\n", nil},
 		{"wrong pin", []string{"--tls", "--fingerprint", wrong}, "", []string{fp, wrong}},
 		{"no trust", []string{"--tls"}, "", []string{"--ca FILE, --fingerprint SHA256 or --insecure"}},
-		{"plain to tls", nil, "", []string{"error: this port speaks TLS"}},
+		{"plain to tls", nil, "", []string{"refused: this port speaks TLS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

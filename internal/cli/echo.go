@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/netkit/netkit/internal/echo"
 	"github.com/netkit/netkit/internal/suite"
@@ -62,9 +63,18 @@ func runEcho(ctx context.Context, stdio IO, f *echoFlags, addr string) error {
 	defer stop()
 
 	r := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(f.timeout))
 	welcome, err := r.ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("no welcome line from %s: %w", addr, err)
+		hint := ""
+		if !f.tls {
+			hint = " (if the server uses TLS, add --tls)"
+		}
+		return fmt.Errorf("no welcome line from %s within %s%s: %w", addr, f.timeout, hint, err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	if msg, ok := strings.CutPrefix(welcome, "error: "); ok {
+		return fmt.Errorf("%s refused: %s", addr, strings.TrimSpace(msg))
 	}
 	if welcome != echo.Welcome {
 		// Still echo, but say what answered.
@@ -88,12 +98,15 @@ func runEcho(ctx context.Context, stdio IO, f *echoFlags, addr string) error {
 	if err != nil {
 		return fmt.Errorf("reading from %s: %w", addr, err)
 	}
+	// The server closes after it has echoed our end of input, so the
+	// sender is done or about to be; if it is still reading standard
+	// input, the server hung up early.
 	select {
 	case err := <-sent:
 		if err != nil {
 			return fmt.Errorf("sending to %s: %w", addr, err)
 		}
-	default:
+	case <-time.After(2 * time.Second):
 		return fmt.Errorf("%s closed the connection before everything was echoed", addr)
 	}
 	return nil

@@ -240,6 +240,9 @@ func resolveAddr(arg, def string) (string, error) {
 		}
 		host, port = arg, defPort
 	}
+	if strings.ContainsAny(host, " /\\?#@") {
+		return "", fmt.Errorf("bad address %q: want HOST:PORT", arg)
+	}
 	if host == "" {
 		host = defHost
 	}

@@ -74,6 +74,10 @@ func runHello(ctx context.Context, stdio IO, f *clientFlags, addr, cmd string) e
 	if err != nil && reply == "" {
 		return fmt.Errorf("no reply from %s: %w", addr, err)
 	}
-	fmt.Fprintln(stdio.Stdout, strings.TrimRight(reply, "\r\n"))
+	reply = strings.TrimRight(reply, "\r\n")
+	if msg, ok := strings.CutPrefix(reply, "error: "); ok {
+		return fmt.Errorf("%s refused: %s", addr, msg)
+	}
+	fmt.Fprintln(stdio.Stdout, reply)
 	return nil
 }

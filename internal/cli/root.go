@@ -11,7 +11,7 @@ func rootCommand(stdio IO) *command {
 		usage:   "COMMAND [flags] [args]",
 		summary: "netkit: the clients and servers of a client-server networking suite, in one binary.",
 		help: `
-Start everything on 127.0.0.1, then talk to it:
+Examples: start everything on 127.0.0.1, then talk to it:
 
   netkit serve
   echo hi | netkit echo
@@ -35,6 +35,7 @@ func versionCommand(stdio IO) *command {
 		name:    "version",
 		usage:   "version",
 		summary: "print netkit's version",
+		help:    "Example:\n  netkit version",
 		maxArgs: 0,
 		run: func(context.Context, []string) error {
 			fmt.Fprintf(stdio.Stdout, "netkit %s\n", version())

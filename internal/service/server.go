@@ -255,24 +255,50 @@ func (s *Server) handshake(c *Conn) error {
 	if s.TLSConfig == nil {
 		return nil
 	}
-	tc := tls.Server(c.conn, s.TLSConfig)
 	if d := s.limits.HandshakeTimeout; d > 0 {
 		c.conn.SetDeadline(time.Now().Add(d))
 	}
+	// A TLS client speaks first, with a handshake record. Looking at the
+	// first byte tells a plain-text client apart at once, even one that
+	// sends fewer bytes than a record header and waits.
+	var first [1]byte
+	if _, err := io.ReadFull(c.conn, first[:]); err != nil {
+		return fmt.Errorf("service: tls handshake: %w", err)
+	}
+	c.in.Add(1)
+	if first[0] != 0x16 {
+		c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := io.WriteString(c.conn, tlsNotice); err == nil {
+			lingerClose(c.conn)
+		}
+		return errors.New("service: tls handshake: client spoke plain text")
+	}
+	tc := tls.Server(&prefixConn{Conn: c.conn, prefix: first[:]}, s.TLSConfig)
 	err := tc.HandshakeContext(s.ctx)
 	c.conn.SetDeadline(time.Time{})
 	if err != nil {
-		var rhe tls.RecordHeaderError
-		if errors.As(err, &rhe) && rhe.Conn != nil {
-			rhe.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := fmt.Fprintf(rhe.Conn, "error: this port speaks TLS; connect with a TLS client (netkit --tls, openssl s_client)\n"); err == nil {
-				lingerClose(rhe.Conn)
-			}
-		}
 		return fmt.Errorf("service: tls handshake: %w", err)
 	}
 	c.conn = tc
 	return nil
+}
+
+// tlsNotice is what a plain-text client on a TLS port is told.
+const tlsNotice = "error: this port speaks TLS; connect with a TLS client (netkit --tls, openssl s_client)\n"
+
+// prefixConn gives back bytes already read before reading on.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
 }
 
 // notify tells the client in one line why the server is closing its
