@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -47,6 +48,66 @@ type Hub struct {
 	histCap int
 	bans    map[netip.Addr]time.Time
 	closed  bool
+	bus     Bus
+}
+
+// Bus links a Hub to the other instances of the same room (see NATSBus).
+// Its methods must not call back into the Hub synchronously.
+type Bus interface {
+	// Publish sends an event that happened here to the other instances,
+	// without blocking.
+	Publish(e *Event)
+	// Claim reserves nick across every instance: ErrNickTaken when another
+	// instance holds it.
+	Claim(ctx context.Context, nick string) error
+	// Release gives a nick back, without blocking.
+	Release(nick string)
+	// Names lists the nicks held by the other instances.
+	Names() []string
+	// Holds reports whether another instance holds nick.
+	Holds(nick string) bool
+}
+
+// Internal event types, passed between instances and never shown.
+const (
+	typeKickRequest = "kick-request" // By asks the instance holding Nick to kick it
+)
+
+// SetBus links the hub to other instances; call it before serving.
+func (h *Hub) SetBus(b Bus) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.bus = b
+}
+
+// Origin identifies this hub among instances.
+func (h *Hub) Origin() string { return h.origin }
+
+// Remote takes an event published by another instance and delivers it to
+// the members here: everyone for room events, the addressee for a private
+// message, the kicked member's instance for a kick request. Events from
+// this hub itself are ignored, so each event reaches each member once.
+func (h *Hub) Remote(e *Event) {
+	if e.Origin == h.origin || e.Origin == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	switch e.Type {
+	case typeKickRequest:
+		if m, ok := h.members[foldNick(e.Nick)]; ok {
+			h.kickLocked(m, e.By, e.Text)
+		}
+	case TypePrivate:
+		if m, ok := h.members[foldNick(e.To)]; ok && !h.send(m, e) {
+			h.drop(m, leaveSlow)
+		}
+	default:
+		h.deliver(e)
+	}
 }
 
 // HubConfig configures NewHub.
@@ -157,11 +218,20 @@ func (h *Hub) stamp(e *Event) *Event {
 	return e
 }
 
-// broadcast delivers e to everyone and keeps it in the history if it is a
-// message. Members whose queues are full are dropped, and their leaving is
-// announced in turn. The caller holds h.mu.
+// broadcast delivers e to everyone here and publishes it to the other
+// instances. The caller holds h.mu.
 func (h *Hub) broadcast(e *Event) {
 	h.stamp(e)
+	h.deliver(e)
+	if h.bus != nil {
+		h.bus.Publish(e)
+	}
+}
+
+// deliver gives e to every member here and keeps it in the history if it
+// is a message. Members whose queues are full are dropped, and their
+// leaving is announced in turn. The caller holds h.mu.
+func (h *Hub) deliver(e *Event) {
 	if h.histCap > 0 && (e.Type == TypeMsg || e.Type == TypeMe) {
 		if len(h.history) == h.histCap {
 			copy(h.history, h.history[1:])
@@ -201,6 +271,9 @@ func (h *Hub) remove(m *Member) {
 	}
 	if m.nick != "" && h.members[foldNick(m.nick)] == m {
 		delete(h.members, foldNick(m.nick))
+		if h.bus != nil {
+			h.bus.Release(m.nick)
+		}
 	}
 	m.gone = true
 	close(m.out)
@@ -212,8 +285,22 @@ func (h *Hub) Join(m *Member, nick string) error {
 	if err := CheckNick(nick); err != nil && !(m.Admin && strings.EqualFold(nick, AdminNick)) {
 		return err
 	}
+	// Each instance's console is its own "admin": that name is not
+	// claimed across instances.
+	console := m.Admin && strings.EqualFold(nick, AdminNick)
+	if !console {
+		if err := h.claim(nick); err != nil {
+			return err
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	release := h.bus != nil && !console
+	defer func() {
+		if release && h.bus != nil {
+			h.bus.Release(nick)
+		}
+	}()
 	if h.closed {
 		return fmt.Errorf("chat: %s", leaveServerClosed)
 	}
@@ -226,6 +313,7 @@ func (h *Hub) Join(m *Member, nick string) error {
 	if _, taken := h.members[foldNick(nick)]; taken {
 		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
 	}
+	release = false
 	h.broadcast(&Event{Type: TypeJoin, Nick: nick})
 	m.nick = nick
 	h.members[foldNick(nick)] = m
@@ -236,6 +324,24 @@ func (h *Hub) Join(m *Member, nick string) error {
 	}
 	h.logger.Info("join", "nick", nick, "peer", m.Addr, "members", len(h.members))
 	return nil
+}
+
+// claim reserves nick across instances when there is a bus. It is called
+// without h.mu: it may wait on the network.
+func (h *Hub) claim(nick string) error {
+	h.mu.Lock()
+	bus := h.bus
+	_, local := h.members[foldNick(nick)]
+	h.mu.Unlock()
+	if local {
+		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
+	}
+	if bus == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return bus.Claim(ctx, nick)
 }
 
 // Leave takes m out of the room and tells everyone why. Leaving twice, or
@@ -279,6 +385,12 @@ func (h *Hub) Private(m *Member, to, text string) error {
 	defer h.mu.Unlock()
 	dst, ok := h.members[foldNick(to)]
 	if !ok {
+		if h.bus != nil && h.bus.Holds(to) {
+			e := h.stamp(&Event{Type: TypePrivate, From: m.nick, To: to, Text: text})
+			h.bus.Publish(e)
+			h.send(m, e)
+			return nil
+		}
 		return fmt.Errorf("%w: %q", ErrNoSuchUser, to)
 	}
 	e := h.stamp(&Event{Type: TypePrivate, From: m.nick, To: dst.nick, Text: text})
@@ -296,13 +408,25 @@ func (h *Hub) Rename(m *Member, nick string) error {
 	if err := CheckNick(nick); err != nil {
 		return err
 	}
+	sameName := strings.EqualFold(nick, h.Nick(m))
+	if !sameName {
+		if err := h.claim(nick); err != nil {
+			return err
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if other, taken := h.members[foldNick(nick)]; taken && other != m {
+	if other, taken := h.members[foldNick(nick)]; (taken && other != m) || m.gone {
+		if h.bus != nil && !sameName {
+			h.bus.Release(nick)
+		}
 		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
 	}
 	old := m.nick
 	delete(h.members, foldNick(old))
+	if h.bus != nil && !sameName {
+		h.bus.Release(old)
+	}
 	m.nick = nick
 	h.members[foldNick(nick)] = m
 	h.broadcast(&Event{Type: TypeNick, Nick: old, NewNick: nick})
@@ -320,6 +444,9 @@ func (h *Hub) whoLocked() []string {
 	names := make([]string, 0, len(h.members))
 	for _, m := range h.members {
 		names = append(names, m.nick)
+	}
+	if h.bus != nil {
+		names = append(names, h.bus.Names()...)
 	}
 	// Sorted so that the names shown first are stable and findable.
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(foldNick(a), foldNick(b)) })
@@ -340,6 +467,11 @@ func (h *Hub) Kick(by, nick, reason string) error {
 	defer h.mu.Unlock()
 	m, ok := h.members[foldNick(nick)]
 	if !ok {
+		if h.bus != nil && h.bus.Holds(nick) {
+			// The instance holding the member kicks it and announces it.
+			h.bus.Publish(h.stamp(&Event{Type: typeKickRequest, Nick: nick, By: by, Text: reason}))
+			return nil
+		}
 		return fmt.Errorf("%w: %q", ErrNoSuchUser, nick)
 	}
 	h.kickLocked(m, by, reason)
@@ -399,6 +531,14 @@ func (h *Hub) Unban(addr netip.Addr) bool {
 	return ok
 }
 
+// Notice tells this instance's members something about this instance
+// alone, such as losing contact with the others; it is not published.
+func (h *Hub) Notice(text string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deliver(h.stamp(&Event{Type: TypeSystem, Text: text}))
+}
+
 // Announce sends a notice from the server to everyone.
 func (h *Hub) Announce(text string) {
 	h.mu.Lock()
@@ -420,4 +560,15 @@ func (h *Hub) Close() {
 	for _, m := range h.members {
 		h.remove(m)
 	}
+}
+
+// localNicks lists the nicknames of the members on this instance.
+func (h *Hub) localNicks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names := make([]string, 0, len(h.members))
+	for _, m := range h.members {
+		names = append(names, m.nick)
+	}
+	return names
 }

@@ -43,7 +43,7 @@ func (w *wsClient) send(m WSMessage) {
 }
 
 // expect reads events until one of type typ satisfies ok.
-func (w *wsClient) expect(typ string, ok func(Event) bool) Event {
+func (w *wsClient) expect(typ string, ok func(*Event) bool) *Event {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(w.t.Context(), 10*time.Second)
 	defer cancel()
@@ -52,8 +52,8 @@ func (w *wsClient) expect(typ string, ok func(Event) bool) Event {
 		if err != nil {
 			w.t.Fatalf("waiting for %s: %v", typ, err)
 		}
-		var e Event
-		if err := json.Unmarshal(data, &e); err != nil {
+		e := new(Event)
+		if err := json.Unmarshal(data, e); err != nil {
 			w.t.Fatalf("bad event %q: %v", data, err)
 		}
 		if e.Type == typ && (ok == nil || ok(e)) {
@@ -81,25 +81,25 @@ func TestWebSocketSharesRoomWithTCP(t *testing.T) {
 	web.send(WSMessage{Text: "hi from the browser"})
 	tcp.expect("<webuser> hi from the browser")
 	tcp.send("hi from nc")
-	got := web.expect(TypeMsg, func(e Event) bool { return e.From == "tcpuser" })
+	got := web.expect(TypeMsg, func(e *Event) bool { return e.From == "tcpuser" })
 	if got.Text != "hi from nc" || got.Time.IsZero() {
 		t.Errorf("event = %+v", got)
 	}
 
 	// Taken nick over WebSocket: an error, then a retry works.
 	other := wsJoin(t, url, "TCPUSER")
-	other.expect(TypeError, func(e Event) bool { return strings.Contains(e.Text, "taken") })
+	other.expect(TypeError, func(e *Event) bool { return strings.Contains(e.Text, "taken") })
 	other.send(WSMessage{Nick: "second"})
 	other.expect(TypeWelcome, nil)
 
 	web.send(WSMessage{Text: "/msg second psst"})
-	other.expect(TypePrivate, func(e Event) bool { return e.From == "webuser" && e.Text == "psst" })
+	other.expect(TypePrivate, func(e *Event) bool { return e.From == "webuser" && e.Text == "psst" })
 
 	// Kicked over TCP by an admin: the WebSocket closes.
 	if err := hub.Kick("admin", "webuser", "bye"); err != nil {
 		t.Fatal(err)
 	}
-	web.expect(TypeKick, func(e Event) bool { return e.Nick == "webuser" })
+	web.expect(TypeKick, func(e *Event) bool { return e.Nick == "webuser" })
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if _, _, err := web.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
@@ -122,7 +122,7 @@ func TestWebSocketBadInput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	w.c.Write(ctx, websocket.MessageText, []byte("not json"))
-	w.expect(TypeError, func(e Event) bool { return strings.Contains(e.Text, "JSON") })
+	w.expect(TypeError, func(e *Event) bool { return strings.Contains(e.Text, "JSON") })
 	// An oversized message closes the connection.
 	w2 := wsJoin(t, url, "y")
 	w2.expect(TypeWelcome, nil)

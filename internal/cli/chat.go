@@ -24,6 +24,7 @@ type chatServerFlags struct {
 	rate       float64
 	burst      int
 	history    int
+	nats       string
 }
 
 func (f *chatServerFlags) register(fs *flag.FlagSet) {
@@ -31,6 +32,7 @@ func (f *chatServerFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "chat-rate", chat.DefaultRate, "chat: lines per second a client may send after its burst")
 	fs.IntVar(&f.burst, "chat-burst", chat.DefaultBurst, "chat: lines a client may send at once")
 	fs.IntVar(&f.history, "chat-history", chat.DefaultHistory, "chat: messages a newcomer is shown (-1: none)")
+	fs.StringVar(&f.nats, "nats", "", "chat: share the room with other instances through the NATS server at `URL` (nats://HOST:PORT, JetStream enabled)")
 }
 
 func (f *chatServerFlags) apply(env *suite.Env) error {
@@ -44,7 +46,7 @@ func (f *chatServerFlags) apply(env *suite.Env) error {
 	if f.rate <= 0 || f.burst <= 0 {
 		return errors.New("--chat-rate and --chat-burst must be positive")
 	}
-	env.Chat = suite.ChatConfig{AdminToken: token, Rate: rate.Limit(f.rate), Burst: f.burst, History: f.history}
+	env.Chat = suite.ChatConfig{AdminToken: token, Rate: rate.Limit(f.rate), Burst: f.burst, History: f.history, NATS: f.nats}
 	return nil
 }
 
@@ -86,7 +88,8 @@ message from admin; /kick NICK [REASON], /ban NICK|IP [DURATION], /unban IP,
 Examples:
   netkit chat serve
   netkit chat serve --listen 0.0.0.0:7710 --tls
-  NETKIT_ADMIN_TOKEN=s3cret-token netkit chat serve --console=false`
+  NETKIT_ADMIN_TOKEN=s3cret-token netkit chat serve --console=false
+  netkit chat serve --nats nats://10.0.0.5:4222   # one room across servers`
 
 	return &command{
 		name:    "chat",

@@ -1,6 +1,9 @@
 package suite
 
 import (
+	"context"
+	"time"
+
 	"golang.org/x/time/rate"
 
 	"github.com/netkit/netkit/internal/chat"
@@ -16,6 +19,9 @@ type ChatConfig struct {
 	Burst int
 	// History is how many messages a newcomer is shown.
 	History int
+	// NATS, when set, is the URL of the NATS server through which this
+	// instance shares the room with others.
+	NATS string
 }
 
 // ChatService is the multi-user chat over TCP (TLS with --tls).
@@ -46,6 +52,16 @@ func buildChat(g *Group, env *Env, addr func(string) string) error {
 		return err
 	}
 	hub := env.ChatHub()
+	if env.Chat.NATS != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		bus, err := chat.ConnectNATS(ctx, env.Chat.NATS, hub, env.logger().With("service", "chat"))
+		if err != nil {
+			l.Close()
+			return err
+		}
+		g.BeforeShutdown(bus.Close)
+	}
 	g.TCP("chat", env.tcpProto(), env.tcpServer("chat", env.chatHandler()), l)
 	// Announce the shutdown and hang up on everyone before the servers
 	// stop.

@@ -1,0 +1,275 @@
+package chat
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Subjects and the key-value bucket the instances of one room share.
+const (
+	natsEventSubject = "netkit.chat.events"
+	natsNickBucket   = "netkit_chat_nicks"
+	// nickTTL is how long a claim lives without refresh: the claims of an
+	// instance that died vanish after it.
+	nickTTL     = 90 * time.Second
+	nickRefresh = nickTTL / 3
+	natsTimeout = 5 * time.Second
+)
+
+// NATSBus links a Hub to the other instances of the room through NATS:
+// events travel on one subject, nicknames are claimed with JetStream
+// key-value creates (which fail if the key exists), and the bucket, watched,
+// tells every instance who is where.
+//
+// When NATS is lost, the instance keeps serving its own users, says so to
+// them, and claims nicknames locally only until it is back.
+type NATSBus struct {
+	hub    *Hub
+	logger *slog.Logger
+	nc     *nats.Conn
+	kv     jetstream.KeyValue
+	sub    *nats.Subscription
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	presence map[string]nickEntry // by key
+}
+
+type nickEntry struct {
+	Nick   string    `json:"nick"`
+	Origin string    `json:"origin"`
+	At     time.Time `json:"-"` // when the entry was last written
+}
+
+// ConnectNATS connects hub to the NATS server at url and links it to the
+// room's other instances. The returned bus must be closed.
+func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger) (*NATSBus, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &NATSBus{hub: hub, logger: logger, presence: make(map[string]nickEntry), done: make(chan struct{})}
+	nc, err := nats.Connect(url,
+		nats.Name("netkit chat "+hub.Origin()),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.Timeout(natsTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			logger.Warn("lost NATS; serving local users only", "err", err)
+			hub.Notice("lost contact with the other chat servers: messages reach this server's users only")
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			logger.Info("NATS is back")
+			hub.Notice("back in contact with the other chat servers")
+			go b.refresh()
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("chat: connect to NATS at %s: %w", url, err)
+	}
+	b.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("chat: JetStream: %w", err)
+	}
+	kctx, cancel := context.WithTimeout(ctx, natsTimeout)
+	defer cancel()
+	b.kv, err = js.CreateOrUpdateKeyValue(kctx, jetstream.KeyValueConfig{
+		Bucket: natsNickBucket, TTL: nickTTL, Storage: jetstream.MemoryStorage,
+		Description: "netkit chat nicknames: key hex(lower(nick)), value owner",
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("chat: NATS key-value bucket (is JetStream enabled on the server? start it with -js): %w", err)
+	}
+	b.sub, err = nc.Subscribe(natsEventSubject, b.onEvent)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("chat: subscribe: %w", err)
+	}
+	wctx, wcancel := context.WithCancel(context.Background())
+	b.cancel = wcancel
+	w, err := b.kv.WatchAll(wctx)
+	if err != nil {
+		wcancel()
+		nc.Close()
+		return nil, fmt.Errorf("chat: watch nicknames: %w", err)
+	}
+	// The watcher sends what is there, then nil, then updates: wait for
+	// the initial state so the first /who is right.
+	ready := make(chan struct{})
+	go b.watch(w, ready)
+	select {
+	case <-ready:
+	case <-kctx.Done():
+	}
+	if err := nc.Flush(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("chat: NATS: %w", err)
+	}
+	go b.refreshLoop(wctx)
+	hub.SetBus(b)
+	return b, nil
+}
+
+// Close leaves NATS; the hub carries on alone.
+func (b *NATSBus) Close() {
+	b.hub.SetBus(nil)
+	b.cancel()
+	b.nc.Close()
+}
+
+func nickKey(nick string) string { return hex.EncodeToString([]byte(foldNick(nick))) }
+
+func (b *NATSBus) onEvent(msg *nats.Msg) {
+	e := new(Event)
+	if err := json.Unmarshal(msg.Data, e); err != nil {
+		b.logger.Warn("bad event from NATS", "err", err)
+		return
+	}
+	b.hub.Remote(e)
+}
+
+// Publish sends e to the other instances. Core NATS buffers the publish, so
+// this does not block on the network.
+func (b *NATSBus) Publish(e *Event) {
+	if err := b.nc.Publish(natsEventSubject, e.JSON()); err != nil {
+		b.logger.Debug("publish failed", "err", err)
+	}
+}
+
+// Claim reserves nick for this instance. A claim left by an instance that
+// stopped refreshing it is taken over.
+func (b *NATSBus) Claim(ctx context.Context, nick string) error {
+	if !b.nc.IsConnected() {
+		// Cut off: local uniqueness only, until NATS is back.
+		return nil
+	}
+	val, _ := json.Marshal(nickEntry{Nick: nick, Origin: b.hub.Origin()})
+	key := nickKey(nick)
+	_, err := b.kv.Create(ctx, key, val)
+	if err == nil {
+		b.remember(key, nickEntry{Nick: nick, Origin: b.hub.Origin(), At: time.Now()})
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		b.logger.Warn("nickname claim failed; allowing it locally", "nick", nick, "err", err)
+		return nil
+	}
+	cur, gerr := b.kv.Get(ctx, key)
+	if gerr == nil && time.Since(cur.Created()) > nickTTL {
+		if _, err := b.kv.Update(ctx, key, val, cur.Revision()); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q (on another server)", ErrNickTaken, nick)
+}
+
+// Release gives nick back if this instance holds it.
+func (b *NATSBus) Release(nick string) {
+	key := nickKey(nick)
+	b.mu.Lock()
+	e, ok := b.presence[key]
+	mine := ok && e.Origin == b.hub.Origin()
+	if mine {
+		delete(b.presence, key)
+	}
+	b.mu.Unlock()
+	if !mine {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+		defer cancel()
+		b.kv.Delete(ctx, key)
+	}()
+}
+
+// Names lists the nicks that other instances hold and keep refreshing.
+func (b *NATSBus) Names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var names []string
+	for _, e := range b.presence {
+		if e.Origin != b.hub.Origin() && time.Since(e.At) < nickTTL {
+			names = append(names, e.Nick)
+		}
+	}
+	return names
+}
+
+// Holds reports whether another instance holds nick.
+func (b *NATSBus) Holds(nick string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.presence[nickKey(nick)]
+	return ok && e.Origin != b.hub.Origin() && time.Since(e.At) < nickTTL
+}
+
+func (b *NATSBus) remember(key string, e nickEntry) {
+	b.mu.Lock()
+	b.presence[key] = e
+	b.mu.Unlock()
+}
+
+func (b *NATSBus) watch(w jetstream.KeyWatcher, ready chan struct{}) {
+	defer w.Stop()
+	readyOnce := sync.OnceFunc(func() { close(ready) })
+	defer readyOnce()
+	for entry := range w.Updates() {
+		if entry == nil {
+			readyOnce()
+			continue
+		}
+		switch entry.Operation() {
+		case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+			b.mu.Lock()
+			delete(b.presence, entry.Key())
+			b.mu.Unlock()
+		default:
+			var e nickEntry
+			if json.Unmarshal(entry.Value(), &e) == nil {
+				e.At = entry.Created()
+				b.remember(entry.Key(), e)
+			}
+		}
+	}
+}
+
+func (b *NATSBus) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(nickRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.refresh()
+		}
+	}
+}
+
+// refresh rewrites this instance's claims so they outlive the bucket's TTL,
+// and takes them again after NATS comes back.
+func (b *NATSBus) refresh() {
+	for _, nick := range b.hub.localNicks() {
+		val, _ := json.Marshal(nickEntry{Nick: nick, Origin: b.hub.Origin()})
+		ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+		_, err := b.kv.Put(ctx, nickKey(nick), val)
+		cancel()
+		if err != nil {
+			b.logger.Debug("nickname refresh failed", "nick", nick, "err", err)
+			return
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/netkit/netkit/internal/service"
+)
+
+// startNATS runs a real NATS server with JetStream, in process, on a random
+// port.
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+type instance struct {
+	hub  *Hub
+	bus  *NATSBus
+	addr string
+}
+
+func startInstances(t *testing.T, url string, n int) []instance {
+	t.Helper()
+	var out []instance
+	for range n {
+		hub := NewHub(HubConfig{})
+		bus, err := ConnectNATS(t.Context(), url, hub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		addr, _ := startChat(t, &Handler{Hub: hub}, service.Limits{})
+		out = append(out, instance{hub: hub, bus: bus, addr: addr})
+	}
+	return out
+}
+
+func TestNATSThreeInstances(t *testing.T) {
+	ns := startNATS(t)
+	in := startInstances(t, ns.ClientURL(), 3)
+
+	users := make([]*chatClient, 3)
+	for i := range in {
+		users[i] = join(t, in[i].addr, fmt.Sprintf("user%d", i))
+	}
+	// Everyone hears every later join, from every instance.
+	users[0].expect("*** user1 joined")
+	users[0].expect("*** user2 joined")
+	users[1].expect("*** user2 joined")
+
+	// Nicknames are unique across instances, whatever the case.
+	dup := connect(t, in[2].addr)
+	dup.send("USER0")
+	dup.expect("error: nickname is taken: \"USER0\" (on another server)")
+
+	// Each message reaches each user exactly once.
+	for i, u := range users {
+		u.send(fmt.Sprintf("hello from %d", i))
+	}
+	for _, u := range users {
+		seen := map[string]int{}
+		for len(seen) < 3 {
+			line := u.line()
+			if strings.HasPrefix(line, "<user") {
+				seen[line]++
+			}
+		}
+		for line, n := range seen {
+			if n != 1 {
+				t.Errorf("%q delivered %d times", line, n)
+			}
+		}
+	}
+	// A marker message proves nothing else (no duplicate) was queued in
+	// between.
+	users[2].send("marker")
+	for _, u := range users {
+		if got := u.line(); got != "<user2> marker" {
+			t.Errorf("expected the marker next, got %q", got)
+		}
+	}
+
+	// /who lists users on every instance.
+	users[1].send("/who")
+	users[1].expect("*** here (3): user0, user1, user2")
+
+	// A private message crosses instances and reaches only its addressee.
+	users[0].send("/msg user2 just between us")
+	users[2].expect("[private] <user0> to user2: just between us")
+	users[0].expect("[private] <user0> to user2: just between us")
+	users[1].send("check")
+	users[1].expect("<user1> check")
+	if got := users[2].line(); got != "<user1> check" {
+		t.Errorf("user2 got %q", got)
+	}
+
+	// A kick on one instance removes a user on another.
+	if err := in[0].hub.Kick("admin", "user1", "cross-server"); err != nil {
+		t.Fatal(err)
+	}
+	users[1].expect("*** user1 was kicked by admin (cross-server)")
+	users[1].closed()
+	users[2].expect("*** user1 was kicked by admin (cross-server)")
+	users[0].expect("*** user1 was kicked by admin (cross-server)")
+
+	// The nickname is free again everywhere once its holder left.
+	waitFor(t, func() bool { return !in[2].bus.Holds("user1") })
+	again := join(t, in[2].addr, "user1")
+	again.send("back")
+	users[0].expect("<user1> back")
+}
+
+func TestNATSLost(t *testing.T) {
+	ns := startNATS(t)
+	in := startInstances(t, ns.ClientURL(), 2)
+	a := join(t, in[0].addr, "alice")
+	a2 := join(t, in[0].addr, "alan")
+	join(t, in[1].addr, "bob")
+	a.expect("*** alan joined")
+	a.expect("*** bob joined")
+
+	ns.Shutdown()
+	a.expect("*** lost contact with the other chat servers*")
+	// Local users still talk to each other.
+	a2.send("still here?")
+	a.expect("<alan> still here?")
+	// And new local users can still join.
+	join(t, in[0].addr, "carol")
+	a.expect("*** carol joined")
+}
+
+func TestClaimWithoutBus(t *testing.T) {
+	h := NewHub(HubConfig{})
+	m := h.NewMember(netip.Addr{}, nil)
+	if err := h.Join(m, "solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Join(h.NewMember(netip.Addr{}, nil), "SOLO"); !errors.Is(err, ErrNickTaken) {
+		t.Errorf("got %v", err)
+	}
+}
