@@ -7,13 +7,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"golang.org/x/term"
 
 	"golang.org/x/time/rate"
 
 	"github.com/netkit/netkit/internal/chat"
+	"github.com/netkit/netkit/internal/chat/tui"
 	"github.com/netkit/netkit/internal/suite"
 )
 
@@ -54,6 +60,7 @@ type chatFlags struct {
 	clientFlags
 	nick       string
 	adminToken string
+	plain      bool
 }
 
 func chatCommand(stdio IO) *command {
@@ -62,6 +69,7 @@ func chatCommand(stdio IO) *command {
 	f.register(fs)
 	fs.StringVar(&f.nick, "nick", "", "your `NAME` in the room (default: your login name)")
 	fs.StringVar(&f.adminToken, "admin-token", "", "become admin with this `TOKEN` after joining (default $NETKIT_ADMIN_TOKEN)")
+	fs.BoolVar(&f.plain, "plain", false, "plain line mode even on a terminal (the default when standard input is not one)")
 	def := suite.ChatService.DefaultAddr("127.0.0.1", "listen")
 
 	var sf chatServerFlags
@@ -96,8 +104,10 @@ Examples:
 		usage:   "chat [HOST:PORT] [--nick NAME] [flags]",
 		summary: "join a chat room: type to talk, /help for commands",
 		help: `
-The address defaults to ` + def + `. Lines from standard input are sent as
-messages; what the room says is printed. Commands: /who, /me ACTION,
+The address defaults to ` + def + `. On a terminal this is a full-screen
+client (history, input line, who-list; Esc quits). Otherwise, or with
+--plain, lines from standard input are sent as messages and what the room
+says is printed, so it can be scripted. Commands: /who, /me ACTION,
 /msg NICK TEXT, /nick NEW, /quit, /help.
 
 Examples:
@@ -121,53 +131,66 @@ Examples:
 			if f.adminToken == "" {
 				f.adminToken = os.Getenv("NETKIT_ADMIN_TOKEN")
 			}
+			if !f.plain && isTerminal(stdio.Stdin) && isTerminal(stdio.Stdout) {
+				return runChatTUI(ctx, stdio, &f, addr)
+			}
 			return runChatLines(ctx, stdio, &f, addr)
 		},
 	}
 }
 
+// joinChat connects, checks the greeting and gives the nickname. It returns
+// the connection, its reader, and the server's welcome line.
+func joinChat(ctx context.Context, f *chatFlags, addr string) (net.Conn, *bufio.Reader, string, error) {
+	conn, err := f.dial(ctx, addr)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	fail := func(err error) (net.Conn, *bufio.Reader, string, error) {
+		conn.Close()
+		return nil, nil, "", err
+	}
+	r := bufio.NewReader(conn)
+	conn.SetDeadline(time.Now().Add(f.timeout))
+	greeting, err := r.ReadString('\n')
+	if err != nil {
+		return fail(fmt.Errorf("no greeting from %s: %w", addr, err))
+	}
+	if greeting != chat.Greeting {
+		return fail(fmt.Errorf("%s is not a netkit chat server (it said %q)", addr, strings.TrimSpace(greeting)))
+	}
+	fmt.Fprintf(conn, "%s\n", f.nick)
+	welcome, err := r.ReadString('\n')
+	if err != nil {
+		return fail(fmt.Errorf("%s closed the connection: %w", addr, err))
+	}
+	if msg, ok := strings.CutPrefix(welcome, "error: "); ok {
+		return fail(fmt.Errorf("nickname %q refused: %s", f.nick, strings.TrimSpace(msg)))
+	}
+	conn.SetDeadline(time.Time{})
+	if f.adminToken != "" {
+		fmt.Fprintf(conn, "/auth %s\n", f.adminToken)
+	}
+	return conn, r, strings.TrimRight(welcome, "\r\n"), nil
+}
+
 // runChatLines is the scriptable client: standard input to the room, the
 // room to standard output.
 func runChatLines(ctx context.Context, stdio IO, f *chatFlags, addr string) error {
-	conn, err := f.dial(ctx, addr)
+	conn, r, welcome, err := joinChat(ctx, f, addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	fmt.Fprintln(stdio.Stdout, welcome)
 
-	r := bufio.NewReader(conn)
-	conn.SetDeadline(time.Now().Add(f.timeout))
-	greeting, err := r.ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("no greeting from %s: %w", addr, err)
-	}
-	if greeting != chat.Greeting {
-		return fmt.Errorf("%s is not a netkit chat server (it said %q)", addr, strings.TrimSpace(greeting))
-	}
-	fmt.Fprintf(conn, "%s\n", f.nick)
-	first, err := r.ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("%s closed the connection: %w", addr, err)
-	}
-	if msg, ok := strings.CutPrefix(first, "error: "); ok {
-		return fmt.Errorf("nickname %q refused: %s", f.nick, strings.TrimSpace(msg))
-	}
-	conn.SetDeadline(time.Time{})
-	io.WriteString(stdio.Stdout, first)
-	if f.adminToken != "" {
-		fmt.Fprintf(conn, "/auth %s\n", f.adminToken)
-	}
-
-	sent := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(conn, stdio.Stdin)
-		if err == nil {
+		if _, err := io.Copy(conn, stdio.Stdin); err == nil {
 			// End of input: leave politely and let the server close.
-			_, err = io.WriteString(conn, "/quit\n")
+			io.WriteString(conn, "/quit\n")
 		}
-		sent <- err
 	}()
 	_, err = io.Copy(stdio.Stdout, r)
 	if ctx.Err() != nil {
@@ -177,6 +200,51 @@ func runChatLines(ctx context.Context, stdio IO, f *chatFlags, addr string) erro
 		return fmt.Errorf("connection to %s: %w", addr, err)
 	}
 	return nil
+}
+
+// runChatTUI is the full-screen client, for a terminal.
+func runChatTUI(ctx context.Context, stdio IO, f *chatFlags, addr string) error {
+	conn, r, welcome, err := joinChat(ctx, f, addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var wmu sync.Mutex
+	send := func(line string) {
+		wmu.Lock()
+		defer wmu.Unlock()
+		conn.SetWriteDeadline(time.Now().Add(f.timeout))
+		io.WriteString(conn, line+"\n")
+	}
+	model := tui.New(f.nick, addr, send)
+	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(stdio.Stdin), tea.WithOutput(stdio.Stdout))
+	go func() {
+		p.Send(tui.LineMsg(welcome))
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				p.Send(tui.LineMsg(strings.TrimRight(line, "\r\n")))
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+					err = nil
+				}
+				p.Send(tui.ClosedMsg{Err: err})
+				return
+			}
+		}
+	}()
+	_, err = p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// isTerminal reports whether v (standard input or output) is a terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // ignoreQuit turns the console's /quit into a clean exit.

@@ -1,0 +1,100 @@
+package tui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+func press(m *Model, key string) tea.Cmd {
+	var msg tea.KeyPressMsg
+	switch key {
+	case "enter":
+		msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+	default:
+		msg = tea.KeyPressMsg{Code: rune(key[0]), Text: key}
+	}
+	_, cmd := m.Update(msg)
+	return cmd
+}
+
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		press(m, string(r))
+	}
+}
+
+func TestModel(t *testing.T) {
+	var sent []string
+	m := New("alice", "127.0.0.1:7710", func(s string) { sent = append(sent, s) })
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+	for _, l := range []string{
+		"*** welcome, alice; here (2): alice, bob",
+		"<bob> hi",
+		"*** carol joined",
+		"*** bob is now known as robert",
+		"*** carol left (quit)",
+	} {
+		m.Update(LineMsg(l))
+	}
+	if got := strings.Join(m.who, ","); got != "alice,robert" {
+		t.Errorf("who = %q, want alice,robert", got)
+	}
+	view := m.View().Content
+	for _, want := range []string{"hi", "carol left", "robert", "alice (you)", "2 here"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+
+	typeText(m, "hello all")
+	press(m, "enter")
+	if len(sent) != 1 || sent[0] != "hello all" {
+		t.Fatalf("sent %q", sent)
+	}
+	if m.input.Value() != "" {
+		t.Errorf("input not cleared: %q", m.input.Value())
+	}
+	press(m, "enter") // empty input sends nothing
+	if len(sent) != 1 {
+		t.Errorf("empty line sent: %q", sent)
+	}
+
+	// A rename of our own nick follows us.
+	m.Update(LineMsg("*** alice is now known as ali"))
+	if m.nick != "ali" {
+		t.Errorf("nick = %q after our rename", m.nick)
+	}
+
+	if cmd := press(m, "esc"); cmd == nil {
+		t.Fatal("esc did not quit")
+	}
+	if sent[len(sent)-1] != "/quit" {
+		t.Errorf("esc sent %q, want /quit", sent[len(sent)-1])
+	}
+}
+
+func TestModelClosed(t *testing.T) {
+	m := New("a", "x", func(string) {})
+	m.Update(ClosedMsg{Err: errors.New("reset")})
+	if !strings.Contains(m.View().Content, "connection lost: reset") {
+		t.Error("closed connection not shown")
+	}
+	if cmd := press(m, "x"); cmd == nil {
+		t.Error("a key after the end did not quit")
+	}
+}
+
+func TestHistoryBounded(t *testing.T) {
+	m := New("a", "x", func(string) {})
+	for range maxLines + 100 {
+		m.Update(LineMsg("<b> spam"))
+	}
+	if len(m.lines) != maxLines {
+		t.Errorf("kept %d lines, want %d", len(m.lines), maxLines)
+	}
+}
