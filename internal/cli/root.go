@@ -24,6 +24,7 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			helloCommand(stdio),
 			timeCommand(stdio),
 			webCommand(stdio),
+			impairCommand(stdio),
 			chatCommand(stdio),
 			versionCommand(stdio),
 		},
