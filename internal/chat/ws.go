@@ -90,7 +90,8 @@ func (h *Handler) wsReadLoop(ctx context.Context, c *websocket.Conn, m *Member) 
 				writeEvent(ctx, c, errorEvent(err))
 				return "error: " + err.Error()
 			}
-			return "closed"
+			// A browser tab closed without a close frame: the user left.
+			return leaveQuit
 		}
 		if quit, reason, _ := s.handle(ctx, []byte(msg.Text)); quit {
 			return reason

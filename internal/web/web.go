@@ -89,6 +89,12 @@ func (s *Server) init() {
 		}
 		s.mux = http.NewServeMux()
 		s.mux.HandleFunc("GET /{$}", s.serveStatusPage)
+		// Browsers ask for an icon on every page; answer with nothing
+		// rather than a 404 that shows as an error in their consoles.
+		s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=86400")
+			w.WriteHeader(http.StatusNoContent)
+		})
 		s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write([]byte("ok\n"))
