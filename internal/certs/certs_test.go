@@ -170,3 +170,28 @@ func TestDataDir(t *testing.T) {
 		t.Errorf("DataDir(/given) = %q", got)
 	}
 }
+
+func FuzzParseFingerprint(f *testing.F) {
+	sum := sha256.Sum256([]byte("seed"))
+	f.Add(formatFingerprint(sum[:]))
+	f.Add("sha256:" + strings.ReplaceAll(formatFingerprint(sum[:]), ":", ""))
+	f.Add("sha256 Fingerprint=")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseFingerprint(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadFingerprint) {
+				t.Fatalf("error %v is not ErrBadFingerprint", err)
+			}
+			return
+		}
+		if len(b) != sha256.Size {
+			t.Fatalf("ParseFingerprint(%q) gave %d bytes", s, len(b))
+		}
+		// The canonical form parses back to the same bytes.
+		again, err := ParseFingerprint(formatFingerprint(b))
+		if err != nil || string(again) != string(b) {
+			t.Fatalf("round trip of %q failed: %v", s, err)
+		}
+	})
+}
