@@ -200,7 +200,7 @@ func startServe(t *testing.T, args ...string) map[string]string {
 func expectedEndpoints(args []string) int {
 	switch args[0] {
 	case "serve":
-		return 10
+		return 11
 	case "echo":
 		return 2
 	case "time":

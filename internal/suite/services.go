@@ -105,6 +105,7 @@ var Services = []Service{
 	},
 	TimeService,
 	ChatService,
+	UDPService,
 }
 
 // Lookup returns the named service.

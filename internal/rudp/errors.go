@@ -1,0 +1,44 @@
+package rudp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+var (
+	// ErrPeerGone reports a peer that stayed silent longer than the
+	// timeout: a sender whose receiver stopped answering, or a receiver's
+	// peer that stopped sending. A transfer it cuts short is lost, never
+	// left hanging.
+	ErrPeerGone = errors.New("rudp: peer gone")
+	// ErrRefused reports a transfer the receiver refused by answering FIN:
+	// a file name it will not take, a file or text over its limit, a write
+	// error on its disk, or a receiver shutting down.
+	ErrRefused = errors.New("rudp: transfer refused")
+	// ErrPeerClosed reports a FIN from the receiver outside a transfer:
+	// it ended the session.
+	ErrPeerClosed = fmt.Errorf("rudp: peer closed the session: %w", net.ErrClosed)
+	// ErrClosed reports a use of a Sender or Session after CloseSend, or
+	// after the session ended.
+	ErrClosed = fmt.Errorf("rudp: session closed: %w", net.ErrClosed)
+	// ErrServerClosed is returned by Receiver.Serve after Shutdown or
+	// Close.
+	ErrServerClosed = fmt.Errorf("rudp: server closed: %w", net.ErrClosed)
+	// ErrQueueFull reports an item enqueued on a Sender that already holds
+	// MaxQueue items waiting.
+	ErrQueueFull = errors.New("rudp: send queue full")
+	// ErrTooLarge reports a file over the receiver's MaxSize, or a text
+	// message over its MaxText.
+	ErrTooLarge = errors.New("rudp: too large")
+	// ErrReservedName reports a file name the store keeps for itself: its
+	// temporary files are named ".netkit-*.part".
+	ErrReservedName = errors.New("rudp: reserved file name")
+	// ErrAborted reports a transfer cut short on the receiver's side: the
+	// sender started another one or sent FIN before the end, or the
+	// receiver closed. The wrapping error says which.
+	ErrAborted = errors.New("rudp: transfer aborted")
+	// ErrChanged reports a file that came out shorter than its size while
+	// it was being sent.
+	ErrChanged = errors.New("rudp: file changed while sending")
+)

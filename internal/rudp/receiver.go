@@ -1,0 +1,371 @@
+package rudp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/netkit/netkit/internal/rudp/wire"
+)
+
+// Receiver serves the legacy protocol on UDP sockets, in the manner of
+// net/http.Server: set its fields, call Serve, stop with Shutdown or
+// Close. Texts and files from any number of senders (up to MaxPeers at
+// once) are received by one Inbox; files go to Store, or to a Store on Dir.
+// The zero value receives into the current directory with the defaults.
+// The fields must not change once serving; the methods are safe for
+// concurrent use.
+//
+// A Receiver is also a service.PacketHandler (ServePacket), so
+// netkit serve runs it under its PacketServer; it then starts a goroutine
+// of its own to expire silent peers.
+type Receiver struct {
+	// Dir is the folder files are stored in when Store is nil; "" is the
+	// current directory. It must exist.
+	Dir string
+	// Overwrite lets a file replace one of the same name in Dir.
+	Overwrite bool
+	// MaxSize, MaxText, Timeout and MaxPeers bound the Inbox: see
+	// InboxConfig.
+	MaxSize  int64
+	MaxText  int
+	Timeout  time.Duration
+	MaxPeers int
+	// Store, when set, receives the files instead of a Store on Dir.
+	Store FileStore
+	// Logger receives a line per transfer and per peer gone; nil
+	// discards them.
+	Logger *slog.Logger
+	// OnEvent, when set, is called with every event: texts received,
+	// files stored, transfers refused or failed, peers gone. It is called
+	// from a serving goroutine and must not block it for long.
+	OnEvent func(Event)
+	// Trace, when set, is called with every frame received and sent,
+	// from a serving goroutine that may hold the Receiver's lock: it must
+	// not call the Receiver's methods.
+	Trace func(FrameTrace)
+
+	initOnce sync.Once
+	initErr  error
+	logger   *slog.Logger
+	own      *Store // the Store on Dir, closed by Close
+	janitor  sync.Once
+	wake     chan struct{}
+	quit     chan struct{}
+
+	mu       sync.Mutex
+	in       *Inbox
+	conns    map[net.PacketConn]struct{}
+	shutting bool
+	closed   bool
+	drained  chan struct{} // closed when shutting and no transfer is left
+	deadline time.Time     // as the janitor last knew it
+}
+
+func (r *Receiver) init() error {
+	r.initOnce.Do(func() {
+		r.logger = r.Logger
+		if r.logger == nil {
+			r.logger = slog.New(slog.DiscardHandler)
+		}
+		r.conns = make(map[net.PacketConn]struct{})
+		r.wake = make(chan struct{}, 1)
+		r.quit = make(chan struct{})
+		store := r.Store
+		if store == nil {
+			dir := r.Dir
+			if dir == "" {
+				dir = "."
+			}
+			maxSize := or(r.MaxSize, DefaultMaxSize)
+			r.own, r.initErr = OpenStore(dir, StoreOptions{Overwrite: r.Overwrite, MaxSize: max(maxSize, 0)})
+			if r.initErr == nil {
+				store = r.own
+			}
+		}
+		r.in = NewInbox(InboxConfig{Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout, MaxPeers: r.MaxPeers})
+	})
+	return r.initErr
+}
+
+// Serve receives on pc until Shutdown or Close, then returns
+// ErrServerClosed. It always returns a non-nil error, and closes pc. A
+// *net.UDPConn is served without allocating per datagram.
+func (r *Receiver) Serve(pc net.PacketConn) error {
+	if err := r.init(); err != nil {
+		pc.Close()
+		return err
+	}
+	r.mu.Lock()
+	if r.closed || r.shutting {
+		r.mu.Unlock()
+		pc.Close()
+		return ErrServerClosed
+	}
+	r.conns[pc] = struct{}{}
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.conns, pc)
+		r.mu.Unlock()
+		pc.Close()
+	}()
+
+	udp, _ := pc.(*net.UDPConn)
+	buf := make([]byte, wire.MaxFrame+1) // one more, to tell an oversized datagram
+	var (
+		deadline time.Time
+		evs      []Event
+	)
+	for {
+		var (
+			n    int
+			from netip.AddrPort
+			err  error
+		)
+		if udp != nil {
+			n, from, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			var a net.Addr
+			n, a, err = pc.ReadFrom(buf)
+			if ua, ok := a.(*net.UDPAddr); ok {
+				from = ua.AddrPort()
+			} else if a != nil {
+				from, _ = netip.ParseAddrPort(a.String())
+			}
+		}
+		now := time.Now()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if err == nil && r.Trace != nil {
+			traceDatagram(r.Trace, TraceIn, from, buf[:n])
+		}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return ErrServerClosed
+		}
+		var out Output
+		switch {
+		case err == nil:
+			out = r.in.Handle(buf[:n], from, now)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			out = r.in.Tick(now)
+		case transient(err):
+			r.mu.Unlock()
+			continue
+		default:
+			r.mu.Unlock()
+			return fmt.Errorf("rudp: read: %w", err)
+		}
+		for _, d := range out.Datagrams {
+			if r.Trace != nil {
+				traceDatagram(r.Trace, TraceOut, from, d)
+			}
+			if udp != nil {
+				udp.WriteToUDPAddrPort(d, from)
+			} else {
+				pc.WriteTo(d, net.UDPAddrFromAddrPort(from))
+			}
+		}
+		evs = append(evs[:0], out.Events...)
+		r.checkDrained()
+		r.mu.Unlock()
+		if out.Deadline != deadline {
+			pc.SetReadDeadline(out.Deadline)
+			deadline = out.Deadline
+		}
+		r.report(evs)
+		clear(evs)
+	}
+}
+
+// ServePacket answers one datagram: it makes a Receiver a
+// service.PacketHandler. The first call starts a goroutine that expires
+// silent peers until ctx ends, which closes the Receiver.
+func (r *Receiver) ServePacket(ctx context.Context, req []byte, from netip.AddrPort, out []byte) []byte {
+	if err := r.init(); err != nil {
+		return nil
+	}
+	r.janitor.Do(func() { go r.expire(ctx) })
+	if r.Trace != nil {
+		traceDatagram(r.Trace, TraceIn, from, req)
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	o := r.in.Handle(req, from, time.Now())
+	var reply []byte
+	if len(o.Datagrams) > 0 {
+		reply = append(out, o.Datagrams[0]...) // the legacy protocol answers one frame with one
+	}
+	evs := slices.Clone(o.Events)
+	if o.Deadline != r.deadline {
+		r.deadline = o.Deadline
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	r.checkDrained()
+	r.mu.Unlock()
+	if reply != nil && r.Trace != nil {
+		traceDatagram(r.Trace, TraceOut, from, reply)
+	}
+	r.report(evs)
+	return reply
+}
+
+// expire ticks the Inbox at its deadlines for ServePacket, until ctx ends
+// (then it closes the Receiver) or the Receiver closes.
+func (r *Receiver) expire(ctx context.Context) {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		r.mu.Lock()
+		d := r.in.Deadline()
+		r.deadline = d
+		r.mu.Unlock()
+		if !d.IsZero() {
+			t.Reset(time.Until(d))
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			r.Close()
+			return
+		case <-r.quit:
+			t.Stop()
+			return
+		case <-r.wake:
+			t.Stop()
+		case now := <-t.C:
+			r.mu.Lock()
+			if r.closed {
+				r.mu.Unlock()
+				return
+			}
+			evs := slices.Clone(r.in.Tick(now).Events)
+			r.checkDrained()
+			r.mu.Unlock()
+			r.report(evs)
+		}
+	}
+}
+
+// checkDrained wakes Shutdown once the last transfer has ended; r.mu is
+// held.
+func (r *Receiver) checkDrained() {
+	if r.drained != nil && r.in.Active() == 0 {
+		close(r.drained)
+		r.drained = nil
+	}
+}
+
+// Shutdown stops taking new transfers (they are refused with FIN), waits
+// until those in progress have ended (complete, failed, or their sender
+// gone), then closes the Receiver. If ctx ends first, Shutdown closes at
+// once, discarding unfinished files, and returns ctx's error.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.init()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.shutting = true
+	var wait chan struct{}
+	if r.in != nil {
+		r.in.Refuse(ErrShuttingDown)
+		if r.in.Active() > 0 {
+			if r.drained == nil {
+				r.drained = make(chan struct{})
+			}
+			wait = r.drained
+		}
+	}
+	r.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			r.Close()
+			return ctx.Err()
+		}
+	}
+	return r.Close()
+}
+
+// Close stops at once: every socket being served is closed, and the
+// unfinished transfers are discarded (their temporary files removed).
+func (r *Receiver) Close() error {
+	r.init()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	var evs []Event
+	if r.in != nil {
+		evs = slices.Clone(r.in.Close(ErrServerClosed).Events)
+	}
+	for pc := range r.conns {
+		pc.Close()
+	}
+	close(r.quit)
+	if r.drained != nil {
+		close(r.drained)
+		r.drained = nil
+	}
+	r.mu.Unlock()
+	r.report(evs)
+	if r.own != nil {
+		r.own.Close()
+	}
+	return nil
+}
+
+// Stats returns the Inbox's counters so far.
+func (r *Receiver) Stats() InboxStats {
+	if r.init() != nil {
+		return InboxStats{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.in.Stats()
+}
+
+// report logs events and passes them to OnEvent, without r.mu held.
+func (r *Receiver) report(evs []Event) {
+	for _, ev := range evs {
+		l := r.logger.With("peer", ev.Peer)
+		switch ev.Kind {
+		case EventText:
+			l.Info("text received", "bytes", ev.Size)
+		case EventFile:
+			l.Info("file stored", "name", ev.Name, "path", ev.Path, "bytes", ev.Size)
+		case EventRefused:
+			l.Warn("transfer refused", "name", ev.Name, "err", ev.Err)
+		case EventFailed:
+			l.Error("transfer failed", "name", ev.Name, "err", ev.Err)
+		case EventAborted:
+			l.Info("transfer aborted", "name", ev.Name, "bytes", ev.Size, "err", ev.Err)
+		case EventGone:
+			l.Info("peer gone", "name", ev.Name, "bytes", ev.Size, "err", ev.Err)
+		case EventEnd:
+			l.Debug("session ended")
+		}
+		if r.OnEvent != nil {
+			r.OnEvent(ev)
+		}
+	}
+}

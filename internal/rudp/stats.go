@@ -1,0 +1,67 @@
+package rudp
+
+import "time"
+
+// Stats counts a Sender's work.
+type Stats struct {
+	// Items counts the items the receiver acknowledged in full.
+	Items int
+	// Bytes counts the content bytes acknowledged: texts and files, not
+	// names or headers.
+	Bytes int64
+	// Frames counts datagrams sent, of every type, retransmissions
+	// included; WireBytes their bytes.
+	Frames    uint64
+	WireBytes uint64
+	// Retransmissions counts frames sent again, after a NACK or a timeout.
+	Retransmissions uint64
+	// NACKs counts the NACKs received for the frame outstanding.
+	NACKs uint64
+	// Timeouts counts the retransmission timeouts that expired.
+	Timeouts uint64
+	// Corrupted counts DAT frames sent damaged on purpose (CorruptEvery).
+	Corrupted uint64
+	// KeepAlives counts the KPA frames sent.
+	KeepAlives uint64
+	// Received counts the datagrams received; Dropped those that were not
+	// valid frames or not for a sender, Stale the valid answers that did
+	// not answer what was outstanding (duplicates, late ones).
+	Received, Dropped, Stale uint64
+	// SRTT and RTTVar are the smoothed round-trip time and its variation
+	// (RFC 6298), from the ACKs of frames sent once; zero before the
+	// first. RTTSamples counts those ACKs.
+	SRTT, RTTVar time.Duration
+	RTTSamples   uint64
+	// RTO is the retransmission timeout in force.
+	RTO time.Duration
+}
+
+// InboxStats counts an Inbox's work.
+type InboxStats struct {
+	// Datagrams counts what arrived; Malformed the datagrams that were not
+	// frames (wire.Parse failed, other than on the crc of a DAT) or did
+	// not fit their transfer.
+	Datagrams, Malformed uint64
+	// ACKs and NACKs count the answers sent; a NACK answers a DAT whose
+	// crc failed.
+	ACKs, NACKs uint64
+	// Duplicates counts DATs received again and re-ACKed without storing;
+	// Repeats INFs received again and re-ACKed without restarting.
+	Duplicates, Repeats uint64
+	// Dropped counts valid frames answered with nothing: a DAT out of
+	// order or from a peer with no transfer, a stray ACK.
+	Dropped uint64
+	// Texts and Files count the messages delivered and files stored;
+	// Bytes their content bytes.
+	Texts, Files uint64
+	Bytes        uint64
+	// Refused, Failed, Aborted and Gone count the transfers and peers
+	// reported with those events.
+	Refused, Failed, Aborted, Gone uint64
+	// PeersRefused counts datagrams from new peers ignored because
+	// MaxPeers peers were already there.
+	PeersRefused uint64
+	// Peers is the number of peers known now, Active the transfers in
+	// progress now.
+	Peers, Active int
+}

@@ -1,0 +1,279 @@
+package rudp
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/netkit/netkit/internal/rudp/wire"
+)
+
+// FileStore is where an Inbox puts the files it receives. Store keeps them
+// in a folder; tests put in fakes. Its methods may be called from several
+// goroutines when several Inboxes share it.
+type FileStore interface {
+	// Create starts a file to be stored under name, a name
+	// wire.SanitizeName accepted. It fails with an error wrapping
+	// wire.ErrBadName or ErrReservedName for a name it will not take, and
+	// with the file system's error otherwise.
+	Create(name string) (FileSink, error)
+}
+
+// FileSink is one file being received. Write takes the content in order;
+// exactly one of Commit or Abort ends it. It is used from one goroutine.
+type FileSink interface {
+	io.Writer
+	// Commit makes the file visible in full and returns the name it was
+	// stored under.
+	Commit() (string, error)
+	// Abort discards what was written.
+	Abort() error
+}
+
+// Temporary files are named tempPrefix + random hex + tempSuffix: hidden
+// on Unix, and never a name a transfer may take (ErrReservedName).
+const (
+	tempPrefix = ".netkit-"
+	tempSuffix = ".part"
+	// maxSuffix bounds the " (n)" suffixes tried for a free name.
+	maxSuffix = 9999
+	// writeBuffer is the buffer of each file being received.
+	writeBuffer = 32 << 10
+)
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}
+
+// StoreOptions configures a Store. The zero value keeps existing files
+// and sets no size limit of its own.
+type StoreOptions struct {
+	// Overwrite lets a received file replace one of the same name;
+	// otherwise it is stored as "name (1).ext", "name (2).ext"...
+	Overwrite bool
+	// MaxSize, when positive, bounds each file: a Write past it fails with
+	// ErrTooLarge.
+	MaxSize int64
+}
+
+// Store is a FileStore that keeps files in one folder, and never writes
+// outside it: it opens the folder as an os.Root, so neither a name nor a
+// symbolic link can lead out. A file is written to a hidden temporary file
+// in the folder (".netkit-XXXXXXXX.part"), synced, and given its name only
+// once complete, so a half-received file never appears under its real
+// name; an aborted one is removed. Its methods are safe for concurrent
+// use.
+type Store struct {
+	root *os.Root
+	opt  StoreOptions
+	// wrap, when set, wraps each file's writer: tests inject failures.
+	wrap func(io.Writer) io.Writer
+}
+
+// OpenStore opens the existing folder dir as a Store.
+func OpenStore(dir string, opt StoreOptions) (*Store, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rudp: open folder: %w", err)
+	}
+	return &Store{root: root, opt: opt}, nil
+}
+
+// Dir is the folder's path as given to OpenStore.
+func (s *Store) Dir() string { return s.root.Name() }
+
+// Close releases the folder. Files in progress must be ended first.
+func (s *Store) Close() error { return s.root.Close() }
+
+// Create starts the file name: a temporary file, until Commit.
+func (s *Store) Create(name string) (FileSink, error) {
+	if _, err := wire.SanitizeName(name); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(name, tempPrefix) {
+		return nil, fmt.Errorf("%w: %q starts with %q", ErrReservedName, name, tempPrefix)
+	}
+	var rnd [4]byte
+	for range 10 {
+		rand.Read(rnd[:])
+		tmp := tempPrefix + hex.EncodeToString(rnd[:]) + tempSuffix
+		f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rudp: create a temporary file: %w", err)
+		}
+		bw := bufPool.Get().(*bufio.Writer)
+		var w io.Writer = f
+		if s.wrap != nil {
+			w = s.wrap(f)
+		}
+		bw.Reset(w)
+		return &incoming{s: s, name: name, tmp: tmp, f: f, w: bw}, nil
+	}
+	return nil, errors.New("rudp: no free temporary file name")
+}
+
+// incoming is one file being written by a Store.
+type incoming struct {
+	s         *Store
+	name, tmp string
+	f         *os.File
+	w         *bufio.Writer
+	n         int64
+	err       error // the first write error: the file is lost
+	ended     bool
+}
+
+func (in *incoming) Write(p []byte) (int, error) {
+	switch {
+	case in.ended:
+		return 0, os.ErrClosed
+	case in.err != nil:
+		return 0, in.err
+	case in.s.opt.MaxSize > 0 && in.n+int64(len(p)) > in.s.opt.MaxSize:
+		in.err = fmt.Errorf("%w: %q is over %d bytes", ErrTooLarge, in.name, in.s.opt.MaxSize)
+		return 0, in.err
+	}
+	n, err := in.w.Write(p)
+	in.n += int64(n)
+	if err != nil {
+		in.err = fmt.Errorf("rudp: write %q: %w", in.name, err)
+	}
+	return n, in.err
+}
+
+// Commit flushes, syncs and closes the temporary file, then gives it its
+// name: the name itself if free (or if Overwrite), else the first free
+// name with a suffix.
+func (in *incoming) Commit() (string, error) {
+	if in.ended {
+		return "", os.ErrClosed
+	}
+	err := in.err
+	if err == nil {
+		if err = in.w.Flush(); err != nil {
+			err = fmt.Errorf("rudp: write %q: %w", in.name, err)
+		}
+	}
+	if err == nil {
+		if err = in.f.Sync(); err != nil {
+			err = fmt.Errorf("rudp: sync %q: %w", in.name, err)
+		}
+	}
+	in.release()
+	if cerr := in.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("rudp: close %q: %w", in.name, cerr)
+	}
+	var final string
+	if err == nil {
+		final, err = in.s.place(in.tmp, in.name)
+	}
+	if err != nil {
+		in.s.root.Remove(in.tmp)
+		return "", err
+	}
+	in.s.syncDir()
+	return final, nil
+}
+
+// Abort closes and removes the temporary file.
+func (in *incoming) Abort() error {
+	if in.ended {
+		return nil
+	}
+	in.release()
+	in.f.Close()
+	return in.s.root.Remove(in.tmp)
+}
+
+func (in *incoming) release() {
+	in.ended = true
+	in.w.Reset(nil)
+	bufPool.Put(in.w)
+	in.w = nil
+}
+
+// place gives the complete temporary file tmp its final name and returns
+// it. Without Overwrite it links the file under the first free candidate
+// name, which fails rather than replace a file another writer created
+// meanwhile; where the file system has no hard links it falls back to a
+// rename after checking the name is free.
+func (s *Store) place(tmp, name string) (string, error) {
+	if s.opt.Overwrite {
+		if err := s.root.Rename(tmp, name); err != nil {
+			return "", fmt.Errorf("rudp: store %q: %w", name, err)
+		}
+		return name, nil
+	}
+	for i := 0; i <= maxSuffix; i++ {
+		cand := suffixed(name, i)
+		err := s.root.Link(tmp, cand)
+		if err == nil {
+			s.root.Remove(tmp)
+			return cand, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if !linkUnsupported(err) {
+			return "", fmt.Errorf("rudp: store %q: %w", cand, err)
+		}
+		if _, err := s.root.Lstat(cand); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := s.root.Rename(tmp, cand); err != nil {
+			return "", fmt.Errorf("rudp: store %q: %w", cand, err)
+		}
+		return cand, nil
+	}
+	return "", fmt.Errorf("rudp: store %q: %w: no free name up to (%d)", name, fs.ErrExist, maxSuffix)
+}
+
+// linkUnsupported reports a Link error that means the file system has no
+// hard links, rather than a problem with this name.
+func linkUnsupported(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EXDEV)
+}
+
+// syncDir makes the new name durable; where a folder cannot be synced,
+// there is nothing more to do.
+func (s *Store) syncDir() {
+	if d, err := s.root.Open("."); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// suffixed returns name for n = 0, else name with " (n)" before its
+// extension: "a.txt" -> "a (1).txt", ".bashrc" -> ".bashrc (1)". The
+// result stays within wire.MaxName bytes, shortening the stem if need be.
+func suffixed(name string, n int) string {
+	if n == 0 {
+		return name
+	}
+	stem, ext := name, filepath.Ext(name)
+	if ext == name || len(ext) > 32 {
+		ext = "" // a dot file, or no real extension
+	}
+	stem = name[:len(name)-len(ext)]
+	suffix := fmt.Sprintf(" (%d)", n)
+	if over := len(stem) + len(suffix) + len(ext) - wire.MaxName; over > 0 {
+		cut := len(stem) - over
+		for cut > 0 && !utf8.RuneStart(stem[cut]) {
+			cut--
+		}
+		stem = stem[:cut]
+	}
+	return stem + suffix + ext
+}
