@@ -17,7 +17,7 @@ import (
 // Defaults for Hub, used where a field is zero.
 const (
 	DefaultHistory    = 50
-	DefaultQueueLen   = 256
+	DefaultQueueLen   = 4096
 	DefaultBanTime    = time.Hour
 	AdminNick         = "admin"
 	leaveQuit         = "quit"
@@ -116,7 +116,8 @@ type HubConfig struct {
 	// for none).
 	History int
 	// QueueLen bounds each member's queue of undelivered events (default
-	// 256). A member whose queue is full is dropped.
+	// 4096: a burst from many senders fits, a client that stopped reading
+	// does not). A member whose queue is full is dropped.
 	QueueLen int
 	// Logger receives joins, leaves and drops; nil discards them.
 	Logger *slog.Logger
@@ -160,7 +161,7 @@ type Member struct {
 	Admin bool
 
 	nick   string // guarded by the hub's mu
-	out    chan *Event
+	q      *queue
 	hangup func()
 	gone   bool // guarded by the hub's mu
 }
@@ -169,12 +170,14 @@ type Member struct {
 // nil, is called when the hub drops the member for being too slow, to cut
 // the connection at once.
 func (h *Hub) NewMember(addr netip.Addr, hangup func()) *Member {
-	return &Member{Addr: addr, out: make(chan *Event, h.queueLen), hangup: hangup}
+	return &Member{Addr: addr, q: newQueue(h.queueLen), hangup: hangup}
 }
 
-// Events is the member's queue. It is closed when the member is out of the
-// room.
-func (m *Member) Events() <-chan *Event { return m.out }
+// Take waits for events for the member, appends every queued one to dst
+// and returns it; it reports false once the member is out of the room and
+// everything queued has been taken. One goroutine, the member's writer,
+// calls it.
+func (m *Member) Take(dst []*Event) ([]*Event, bool) { return m.q.take(dst) }
 
 // Nick returns the member's nickname ("" before joining).
 func (h *Hub) Nick(m *Member) string {
@@ -186,15 +189,7 @@ func (h *Hub) Nick(m *Member) string {
 // send queues e for m without blocking, and reports whether it fit. The
 // caller holds h.mu.
 func (h *Hub) send(m *Member, e *Event) bool {
-	if m.gone {
-		return false
-	}
-	select {
-	case m.out <- e:
-		return true
-	default:
-		return false
-	}
+	return !m.gone && m.q.push(e)
 }
 
 // Tell sends e to m alone (errors, help, who). A member whose queue is full
@@ -276,7 +271,7 @@ func (h *Hub) remove(m *Member) {
 		}
 	}
 	m.gone = true
-	close(m.out)
+	m.q.close()
 }
 
 // Join puts m in the room under nick, sends it the welcome, the history and
@@ -547,8 +542,9 @@ func (h *Hub) Announce(text string) {
 }
 
 // Close announces that the server is shutting down and closes every
-// member's queue, so transports write the notice and hang up. Joins fail
-// from then on.
+// member's queue, so transports write the notice and hang up. Other
+// instances are told that this server's members left. Joins fail from then
+// on.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -556,8 +552,11 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
-	h.broadcast(&Event{Type: TypeSystem, Text: "server shutting down; goodbye"})
+	h.deliver(h.stamp(&Event{Type: TypeSystem, Text: "server shutting down; goodbye"}))
 	for _, m := range h.members {
+		if h.bus != nil {
+			h.bus.Publish(h.stamp(&Event{Type: TypeLeave, Nick: m.nick, Text: "their server shut down"}))
+		}
 		h.remove(m)
 	}
 }

@@ -43,6 +43,7 @@ type NATSBus struct {
 
 	mu       sync.Mutex
 	presence map[string]nickEntry // by key
+	releases sync.WaitGroup       // deletes of given-back nicknames in flight
 }
 
 type nickEntry struct {
@@ -122,9 +123,28 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 	return b, nil
 }
 
-// Close leaves NATS; the hub carries on alone.
+// Close leaves NATS; the hub carries on alone. Nicknames already given
+// back are deleted from the bucket and published events flushed first, so
+// the other instances see this one's users leave at once.
 func (b *NATSBus) Close() {
 	b.hub.SetBus(nil)
+	if !b.nc.IsConnected() {
+		// Nothing can be given back or flushed; the claims expire.
+		b.cancel()
+		b.nc.Close()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		b.releases.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(natsTimeout):
+		b.logger.Warn("NATS: gave up giving nicknames back; they expire in " + nickTTL.String())
+	}
+	b.nc.FlushTimeout(natsTimeout)
 	b.cancel()
 	b.nc.Close()
 }
@@ -185,18 +205,24 @@ func (b *NATSBus) Release(nick string) {
 		delete(b.presence, key)
 	}
 	b.mu.Unlock()
-	if !mine {
+	if !mine || !b.nc.IsConnected() {
 		return
 	}
+	b.releases.Add(1)
 	go func() {
+		defer b.releases.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
 		defer cancel()
 		b.kv.Delete(ctx, key)
 	}()
 }
 
-// Names lists the nicks that other instances hold and keep refreshing.
+// Names lists the nicks that other instances hold and keep refreshing;
+// none while NATS is lost, since they cannot be reached.
 func (b *NATSBus) Names() []string {
+	if !b.nc.IsConnected() {
+		return nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var names []string
@@ -208,8 +234,11 @@ func (b *NATSBus) Names() []string {
 	return names
 }
 
-// Holds reports whether another instance holds nick.
+// Holds reports whether another instance holds nick and can be reached.
 func (b *NATSBus) Holds(nick string) bool {
+	if !b.nc.IsConnected() {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.presence[nickKey(nick)]

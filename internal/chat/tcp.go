@@ -61,7 +61,12 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		writeEvents(c, m.Events(), func(e *Event) []byte { return e.Line() })
+		if !writeEvents(c, m, func(e *Event) []byte { return e.Line() }) {
+			// The client does not take what is sent (write timeout) or
+			// is gone: cut the connection so the reader sees it too.
+			c.Close()
+			return
+		}
 		if readerDone.Load() {
 			return
 		}
@@ -112,33 +117,38 @@ func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
 	return false, errors.New("chat: no acceptable nickname")
 }
 
-// writeEvents writes each event from q, batching what is queued into one
-// write, until q is closed or a write fails.
-func writeEvents(w io.Writer, q <-chan *Event, encode func(*Event) []byte) {
+// writeEvents writes the member's events, each batch of queued events in as
+// few writes as possible, until the member is out of the room or a write
+// fails (the reader then finds the connection dead and the member leaves).
+// It reports whether it ended because the member left rather than on a
+// failed write.
+func writeEvents(w io.Writer, m *Member, encode func(*Event) []byte) bool {
+	var batch []*Event
 	var buf []byte
-	for e := range q {
-		buf = append(buf[:0], encode(e)...)
-	batch:
-		for len(buf) < maxBatch {
-			select {
-			case e, ok := <-q:
-				if !ok {
-					break batch
+	for {
+		var ok bool
+		batch, ok = m.Take(batch[:0])
+		for _, e := range batch {
+			buf = append(buf, encode(e)...)
+			if len(buf) >= maxBatch {
+				if _, err := w.Write(buf); err != nil {
+					return false
 				}
-				buf = append(buf, encode(e)...)
-			default:
-				break batch
+				buf = buf[:0]
 			}
 		}
-		if _, err := w.Write(buf); err != nil {
-			// Drain so the hub never sees a full queue from a dead
-			// writer; the reader will notice the closed connection.
-			for range q {
+		if len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil {
+				return false
 			}
-			return
 		}
+		clear(batch)
 		if cap(buf) > maxBatch {
-			buf = nil // do not keep a burst's buffer for an idle client
+			buf = nil // do not keep a burst's buffer for an idle member
+		}
+		buf = buf[:0]
+		if !ok {
+			return true
 		}
 	}
 }

@@ -49,7 +49,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		writeWS(ctx, c, m.Events())
+		writeWS(ctx, c, m)
 	}()
 	reason := h.wsReadLoop(ctx, c, m)
 	h.Hub.Leave(m, reason)
@@ -115,20 +115,27 @@ func readWS(ctx context.Context, c *websocket.Conn) (WSMessage, error) {
 	return msg, nil
 }
 
-// writeWS sends each event as one text message until q is closed, then
-// closes the connection, which also ends a reader still waiting (after a
-// kick or a shutdown). If a write fails it drains q so the hub never waits
-// on a dead writer.
-func writeWS(ctx context.Context, c *websocket.Conn, q <-chan *Event) {
-	for e := range q {
-		if writeEvent(ctx, c, e) != nil {
-			c.CloseNow()
-			for range q {
+// writeWS sends each event as one text message until the member is out of
+// the room, then closes the connection, which also ends a reader still
+// waiting (after a kick or a shutdown). A failed write cuts the connection;
+// the reader then finds it dead and the member leaves.
+func writeWS(ctx context.Context, c *websocket.Conn, m *Member) {
+	var batch []*Event
+	for {
+		var ok bool
+		batch, ok = m.Take(batch[:0])
+		for _, e := range batch {
+			if writeEvent(ctx, c, e) != nil {
+				c.CloseNow()
+				return
 			}
+		}
+		clear(batch)
+		if !ok {
+			c.Close(websocket.StatusNormalClosure, "")
 			return
 		}
 	}
-	c.Close(websocket.StatusNormalClosure, "")
 }
 
 func writeEvent(ctx context.Context, c *websocket.Conn, e *Event) error {

@@ -52,6 +52,9 @@ func buildChat(g *Group, env *Env, addr func(string) string) error {
 		return err
 	}
 	hub := env.ChatHub()
+	// Say goodbye and hang up on everyone before the servers stop; with
+	// NATS, tell the other instances too, then leave the bus.
+	goodbye := hub.Close
 	if env.Chat.NATS != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -60,11 +63,12 @@ func buildChat(g *Group, env *Env, addr func(string) string) error {
 			l.Close()
 			return err
 		}
-		g.BeforeShutdown(bus.Close)
+		goodbye = func() {
+			hub.Close()
+			bus.Close()
+		}
 	}
 	g.TCP("chat", env.tcpProto(), env.tcpServer("chat", env.chatHandler()), l)
-	// Announce the shutdown and hang up on everyone before the servers
-	// stop.
-	g.BeforeShutdown(hub.Close)
+	g.BeforeShutdown(goodbye)
 	return nil
 }
