@@ -18,6 +18,24 @@ type Item struct {
 	name string
 	data io.ReaderAt
 	size int64
+
+	// Per-item overrides of SendOptions; zero means the session's.
+	fragSize     int
+	corruptEvery int
+}
+
+// WithFragmentSize returns it sent with fragments of n data bytes
+// (1..1445) instead of the session's FragmentSize.
+func (it Item) WithFragmentSize(n int) Item {
+	it.fragSize = n
+	return it
+}
+
+// WithCorruptEvery returns it sent with the error simulation of
+// SendOptions.CorruptEvery set to n for this item alone.
+func (it Item) WithCorruptEvery(n int) Item {
+	it.corruptEvery = n
+	return it
 }
 
 // Text is the item that sends s as a text message. The legacy protocol

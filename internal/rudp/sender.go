@@ -193,7 +193,14 @@ func (s *Sender) Enqueue(it Item) error {
 	if len(s.queue) >= s.opt.MaxQueue {
 		return ErrQueueFull
 	}
-	p, err := it.plan(s.opt.FragmentSize)
+	f := s.opt.FragmentSize
+	if it.fragSize != 0 {
+		f = it.fragSize
+	}
+	if it.corruptEvery < 0 {
+		return fmt.Errorf("rudp: cannot send %s: negative corrupt-every %d", it.describe(), it.corruptEvery)
+	}
+	p, err := it.plan(f)
 	if err != nil {
 		return fmt.Errorf("rudp: cannot send %s: %w", it.describe(), err)
 	}
@@ -430,7 +437,11 @@ func (s *Sender) transmit(now time.Time) {
 	out := s.frame
 	if s.state == sendData {
 		s.dats++
-		if n := uint64(s.opt.CorruptEvery); n > 0 && s.dats%n == 0 {
+		n := uint64(s.opt.CorruptEvery)
+		if s.item.corruptEvery > 0 {
+			n = uint64(s.item.corruptEvery)
+		}
+		if n > 0 && s.dats%n == 0 {
 			s.dirty = append(s.dirty[:0], s.frame...)
 			wire.Corrupt(s.dirty, int(s.dats*37)) // any bit of the data will do
 			s.stats.Corrupted++
