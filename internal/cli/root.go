@@ -26,6 +26,7 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			webCommand(stdio),
 			impairCommand(stdio),
 			chatCommand(stdio),
+			menuCommand(stdio),
 			udpCommand(stdio),
 			versionCommand(stdio),
 		},

@@ -47,6 +47,14 @@ Examples:
   netkit udp send --text "Toto je textova sprava."
   netkit udp send 192.168.1.20:7740 report.pdf photo.jpg
   netkit udp send --fragment-size 4 --corrupt-every 3 -v smallFile.bin`,
+		maxArgs: 0,
+		run: func(ctx context.Context, _ []string) error {
+			// With no command on a terminal: the interactive menu.
+			if isTerminal(stdio.Stdin) {
+				return runMenu(ctx, stdio)
+			}
+			return &UsageError{Cmd: "netkit udp", Err: errors.New("give a command: send, recv or serve (or run netkit menu)")}
+		},
 		children: []*command{
 			udpSendCommand(stdio, def),
 			udpRecvCommand(stdio, def),
