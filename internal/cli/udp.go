@@ -31,7 +31,8 @@ const udpGrace = 5 * time.Second
 
 func udpCommand(stdio IO) *command {
 	def := suite.UDPService.DefaultAddr("127.0.0.1", "listen")
-	return &command{
+	var udp *command
+	udp = &command{
 		name:    "udp",
 		usage:   "udp COMMAND [flags] [args]",
 		summary: "send and receive texts and files over UDP, reliably (legacy stop-and-wait protocol)",
@@ -46,14 +47,20 @@ Examples:
   netkit udp recv --dir inbox
   netkit udp send --text "Toto je textova sprava."
   netkit udp send 192.168.1.20:7740 report.pdf photo.jpg
-  netkit udp send --fragment-size 4 --corrupt-every 3 -v smallFile.bin`,
-		maxArgs: 0,
-		run: func(ctx context.Context, _ []string) error {
-			// With no command on a terminal: the interactive menu.
-			if isTerminal(stdio.Stdin) {
+  netkit udp send --fragment-size 4 --corrupt-every 3 -v smallFile.bin
+  netkit menu         # the interactive menu (also: netkit udp on a terminal)`,
+		maxArgs: -1,
+		run: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return &UsageError{Cmd: "netkit udp", Err: fmt.Errorf("unknown command %q", args[0])}
+			}
+			// With no command on a terminal: the interactive menu;
+			// otherwise the help.
+			if isTerminal(stdio.Stdin) && isTerminal(stdio.Stdout) {
 				return runMenu(ctx, stdio)
 			}
-			return &UsageError{Cmd: "netkit udp", Err: errors.New("give a command: send, recv or serve (or run netkit menu)")}
+			udp.printHelp(stdio.Stdout, "netkit udp")
+			return nil
 		},
 		children: []*command{
 			udpSendCommand(stdio, def),
@@ -61,6 +68,7 @@ Examples:
 			serviceServeCommand(stdio, "udp", serveExtras{}),
 		},
 	}
+	return udp
 }
 
 // traceFlags are the frame trace switches both ends share.
