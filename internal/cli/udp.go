@@ -257,7 +257,7 @@ func runUDPSend(ctx context.Context, stdio IO, f *udpSendFlags, addr string, fil
 	for _, path := range files {
 		it, file, err := rudp.OpenFile(path)
 		if errors.Is(err, os.ErrNotExist) && looksLikeAddr(path, false) {
-			return &UsageError{Cmd: "netkit udp send", Err: fmt.Errorf("%q is not a file; the address goes first: netkit udp send %s FILE...", path, path)}
+			return &UsageError{Cmd: "netkit udp send", Err: fmt.Errorf("%q is not a file; the address goes first: netkit udp send %s FILE", path, path)}
 		}
 		if err != nil {
 			return fmt.Errorf("cannot send %s: %w", path, err)
