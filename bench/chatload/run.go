@@ -67,9 +67,9 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	stopped := false
 	// teardown runs whatever happened: stop the server with every client
 	// still connected, as an operator would, then close the clients and
-	// wait for their readers. (Closing the clients first would have the
-	// server announce each leave to everyone left: O(N²) work, which is
-	// measured by nothing here and delays the exit.)
+	// wait for their readers. With -hang-up-first the clients go first,
+	// and the server announces each leave to everyone left, O(N²) work,
+	// before and while it shuts down.
 	teardown := func() {
 		if stopped {
 			return
