@@ -239,7 +239,9 @@ func menuClient(ctx context.Context, p *prompter, stdio IO) error {
 	}
 	defer conn.Close()
 	delivered := make(chan rudp.Event, 1)
-	s, err := rudp.NewSession(conn, rudp.SendOptions{OnEvent: func(e rudp.Event) {
+	// The menu is the original program's: it speaks the original
+	// stop-and-wait protocol, whose NACKs the error simulation shows.
+	s, err := rudp.NewSession(conn, rudp.SendOptions{Legacy: true, OnEvent: func(e rudp.Event) {
 		select {
 		case delivered <- e:
 		default:

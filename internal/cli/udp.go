@@ -91,7 +91,8 @@ func (f *traceFlags) tracer(w io.Writer, peer bool) func(rudp.FrameTrace) {
 	var mu sync.Mutex
 	return func(tr rudp.FrameTrace) {
 		fr := tr.Frame
-		if !f.keepalive && tr.Err == nil && (fr.Type == wire.KPA || fr.Type == wire.ACK && fr.Header == (wire.Header{Type: wire.ACK})) {
+		if !f.keepalive && (tr.Ext && (tr.XHeader.Type == wire.PING || tr.XHeader.Type == wire.PONG) ||
+			!tr.Ext && tr.Err == nil && (fr.Type == wire.KPA || fr.Type == wire.ACK && fr.Header == (wire.Header{Type: wire.ACK}))) {
 			return
 		}
 		line := tr.Format(f.hex)
@@ -122,13 +123,13 @@ func udpSendCommand(stdio IO, def string) *command {
 	var f udpSendFlags
 	fs := flag.NewFlagSet("netkit udp send", flag.ContinueOnError)
 	f.trace.register(fs)
-	fs.IntVar(&f.fragSize, "fragment-size", wire.MaxData, "data bytes per frame, `N` from 1 to 1445")
-	fs.IntVar(&f.window, "window", 1, "frames in flight; only 1 (stop-and-wait) exists until the extended mode is built")
-	fs.BoolVar(&f.legacy, "legacy", false, "speak the legacy protocol (the only one for now)")
+	fs.IntVar(&f.fragSize, "fragment-size", 0, "data bytes per frame, `N` from 1 to 1445 (default: the largest that avoids IP fragmentation, 1445, or 1435 with --secret)")
+	fs.IntVar(&f.window, "window", rudp.DefaultWindow, "most fragments in flight (extended mode); 1 is the original stop-and-wait, as --legacy")
+	fs.BoolVar(&f.legacy, "legacy", false, "speak only the legacy stop-and-wait frames of the original design, without offering the extended mode")
 	fs.IntVar(&f.corruptEvery, "corrupt-every", 0, "send every `N`th data frame damaged the first time, to watch the NACK and the resend (0: never)")
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "give up when the receiver has not answered for this long")
 	fs.DurationVar(&f.keepalive, "keepalive", rudp.DefaultKeepAlive, "while idle after the first item (reading -), send a keep-alive this often")
-	fs.StringVar(&f.secret, "secret", "", "encrypt with this `KEY` (needs the extended mode: not built yet)")
+	fs.StringVar(&f.secret, "secret", os.Getenv("NETKIT_SECRET"), "encrypt and authenticate with this shared `PASSPHRASE` (default $NETKIT_SECRET; the receiver needs the same)")
 	fs.Func("text", "send `TEXT` as a text message", func(s string) error {
 		f.text, f.textSet = s, true
 		return nil
@@ -146,15 +147,27 @@ sent one after the other under their base names; --text sends one text
 message; - sends each line of standard input as a text message as it is
 read, with keep-alives while waiting, until end of input.
 
+The sender first offers the extended protocol (a sliding window with
+selective acknowledgements, congestion control, SHA-256 of every item,
+resume of a file cut off); a receiver that does not answer the offer
+within a second is taken for a legacy one, and the session goes on in
+the original stop-and-wait protocol. --legacy (or --window 1) skips the
+offer. --secret encrypts every frame (Noise handshake, ChaCha20-Poly1305,
+key stretched with Argon2id); it needs a netkit receiver with the same
+secret. Sending a file again after an interruption resumes it where it
+stopped.
+
 At the end one summary line: bytes, time, rate, frames, retransmissions,
-NACKs and the smoothed round-trip time. On a terminal a progress line
-shows how a file is doing.
+NACKs, the smoothed round-trip time and the protocol spoken. On a
+terminal a progress line shows how a file is doing.
 
 Examples:
   netkit udp send report.pdf
   netkit udp send 192.168.1.20:7740 a.bin b.bin --fragment-size 1000
   netkit udp send --text "Toto je textova sprava." --fragment-size 4 -v
   netkit udp send --corrupt-every 5 -v --trace-hex smallFile.bin
+  netkit udp send --legacy --fragment-size 4 smallFile.bin
+  NETKIT_SECRET='long passphrase' netkit udp send 10.0.0.2 big.iso
   tail -f chat.log | netkit udp send 10.0.0.2 -`,
 		flags:   fs,
 		maxArgs: -1,
@@ -172,11 +185,11 @@ Examples:
 // files, and whether to read standard input.
 func (f *udpSendFlags) parse(args []string, def string) (addr string, files []string, stdin bool, err error) {
 	switch {
-	case f.secret != "":
-		return "", nil, false, errors.New("--secret: encryption needs the extended mode, which is not built yet; the legacy protocol cannot encrypt")
-	case f.window != 1:
-		return "", nil, false, fmt.Errorf("--window %d: the windowed (extended) mode is not built yet; only --window 1, legacy stop-and-wait, works", f.window)
-	case f.fragSize < 1 || f.fragSize > wire.MaxData:
+	case f.secret != "" && (f.legacy || f.window == 1):
+		return "", nil, false, errors.New("--secret: the legacy protocol (--legacy, --window 1) cannot encrypt; drop one of them")
+	case f.window < 1:
+		return "", nil, false, fmt.Errorf("--window %d: want 1 (stop-and-wait) or more", f.window)
+	case f.fragSize != 0 && (f.fragSize < 1 || f.fragSize > wire.MaxData):
 		return "", nil, false, fmt.Errorf("--fragment-size %d: want 1 to %d", f.fragSize, wire.MaxData)
 	case f.corruptEvery < 0:
 		return "", nil, false, fmt.Errorf("--corrupt-every %d: want 0 (never) or more", f.corruptEvery)
@@ -242,6 +255,10 @@ type udpSummary struct {
 	Corrupted       uint64  `json:"corrupted,omitempty"`
 	KeepAlives      uint64  `json:"keepalives,omitempty"`
 	SRTTms          float64 `json:"srtt_ms"`
+	Mode            string  `json:"mode"`
+	Lost            uint64  `json:"lost,omitempty"`
+	LossEvents      uint64  `json:"loss_events,omitempty"`
+	Resumed         int64   `json:"resumed_bytes,omitempty"`
 	Error           string  `json:"error,omitempty"`
 }
 
@@ -280,6 +297,9 @@ func runUDPSend(ctx context.Context, stdio IO, f *udpSendFlags, addr string, fil
 	room := make(chan struct{}, 1) // an item was delivered: the queue has room
 	opt := rudp.SendOptions{
 		FragmentSize: f.fragSize,
+		Legacy:       f.legacy,
+		Window:       f.window,
+		Secret:       f.secret,
 		Timeout:      f.timeout,
 		KeepAlive:    f.keepalive,
 		CorruptEvery: f.corruptEvery,
@@ -402,6 +422,13 @@ func summarize(addr string, st rudp.Stats, elapsed time.Duration) udpSummary {
 		Frames: st.Frames, Retransmissions: st.Retransmissions, NACKs: st.NACKs, Timeouts: st.Timeouts,
 		Corrupted: st.Corrupted, KeepAlives: st.KeepAlives,
 		SRTTms: float64(st.SRTT) / float64(time.Millisecond),
+		Mode:   "extended", Lost: st.Lost, LossEvents: st.LossEvents, Resumed: st.Resumed,
+	}
+	switch {
+	case st.Legacy:
+		sum.Mode = "legacy"
+	case st.Sealed:
+		sum.Mode = "extended, sealed"
 	}
 	if sec > 0 {
 		sum.MBPerSecond = float64(st.Bytes) / 1e6 / sec
@@ -410,8 +437,12 @@ func summarize(addr string, st rudp.Stats, elapsed time.Duration) udpSummary {
 }
 
 func (s udpSummary) line() string {
-	return fmt.Sprintf("sent %d %s, %d bytes, to %s in %.2f s: %.2f MB/s, %d frames, %d retransmissions, %d NACKs, srtt %.3f ms",
-		s.Items, plural(s.Items, "item"), s.Bytes, s.To, s.Seconds, s.MBPerSecond, s.Frames, s.Retransmissions, s.NACKs, s.SRTTms)
+	l := fmt.Sprintf("sent %d %s, %d bytes, to %s in %.2f s: %.2f MB/s, %d frames, %d retransmissions, %d NACKs, srtt %.3f ms (%s",
+		s.Items, plural(s.Items, "item"), s.Bytes, s.To, s.Seconds, s.MBPerSecond, s.Frames, s.Retransmissions, s.NACKs, s.SRTTms, s.Mode)
+	if s.Resumed > 0 {
+		l += fmt.Sprintf(", resumed: %d bytes were there already", s.Resumed)
+	}
+	return l + ")"
 }
 
 func plural(n int, word string) string {
@@ -470,6 +501,8 @@ type udpRecvFlags struct {
 	maxSize   string
 	timeout   time.Duration
 	maxPeers  int
+	window    int
+	secret    string
 	json      bool
 }
 
@@ -483,6 +516,8 @@ func udpRecvCommand(stdio IO, def string) *command {
 	fs.StringVar(&f.maxSize, "max-size", impair.FormatSize(rudp.DefaultMaxSize), "refuse files larger than `SIZE` (like 100MB or 2GiB; 0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "forget a sender silent this long, discarding its unfinished file")
 	fs.IntVar(&f.maxPeers, "max-peers", rudp.DefaultMaxPeers, "most senders served at once")
+	fs.IntVar(&f.window, "window", rudp.DefaultWindow, "most fragments one sender may have in flight (extended mode)")
+	fs.StringVar(&f.secret, "secret", os.Getenv("NETKIT_SECRET"), "accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET); legacy senders, which cannot encrypt, are then refused")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per line for each event")
 	const cmd = "netkit udp recv"
 	return &command{
@@ -499,7 +534,8 @@ transfers in progress finish for ` + udpGrace.String() + `, then stops.
 Examples:
   netkit udp recv
   netkit udp recv --listen 0.0.0.0:7740 --dir ~/inbox --max-size 1GiB
-  netkit udp recv -v --json`,
+  netkit udp recv -v --json
+  netkit udp recv --secret 'long passphrase' --dir inbox`,
 		flags:   fs,
 		maxArgs: 0,
 		run: func(ctx context.Context, _ []string) error {
@@ -515,6 +551,9 @@ Examples:
 			}
 			if f.timeout <= 0 {
 				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--timeout %v: want a positive duration", f.timeout)}
+			}
+			if f.window < 1 {
+				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--window %d: want 1 or more", f.window)}
 			}
 			if f.maxPeers < 1 {
 				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-peers %d: want 1 or more", f.maxPeers)}
@@ -582,6 +621,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 	}
 	r := &rudp.Receiver{
 		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers,
+		Window: f.window, Secret: f.secret,
 		Trace: f.trace.tracer(stdio.Stderr, true),
 		OnEvent: func(e rudp.Event) {
 			ev := udpEvent{Event: e.Kind.String(), Peer: e.Peer.String(), Text: e.Text, Name: e.Name}

@@ -26,10 +26,10 @@ func TestUDPUsageErrors(t *testing.T) {
 	}{
 		{[]string{"udp", "nosuch"}, "unknown command"},
 		{[]string{"udp", "send"}, "nothing to send"},
-		{[]string{"udp", "send", "--window", "4", "--text", "x"}, "not built yet"},
-		{[]string{"udp", "send", "--window", "0", file}, "not built yet"},
-		{[]string{"udp", "send", "--secret", "k", "--text", "x"}, "extended mode"},
-		{[]string{"udp", "send", "--fragment-size", "0", file}, "1 to 1445"},
+		{[]string{"udp", "send", "--window", "0", file}, "want 1"},
+		{[]string{"udp", "send", "--secret", "k", "--legacy", "--text", "x"}, "cannot encrypt"},
+		{[]string{"udp", "send", "--secret", "k", "--window", "1", "--text", "x"}, "cannot encrypt"},
+		{[]string{"udp", "send", "--fragment-size", "-1", file}, "1 to 1445"},
 		{[]string{"udp", "send", file, "--fragment-size", "1446"}, "1 to 1445"},
 		{[]string{"udp", "send", "--corrupt-every", "-1", file}, "--corrupt-every"},
 		{[]string{"udp", "send", "--timeout", "0s", file}, "--timeout"},
@@ -45,6 +45,7 @@ func TestUDPUsageErrors(t *testing.T) {
 		{[]string{"udp", "recv", "--max-size", "lots"}, "--max-size"},
 		{[]string{"udp", "recv", "--timeout", "0s"}, "--timeout"},
 		{[]string{"udp", "recv", "--max-peers", "0"}, "--max-peers"},
+		{[]string{"udp", "recv", "--window", "0"}, "--window"},
 		{[]string{"udp", "serve", "--listen", "x"}, "--listen"},
 	}
 	for _, tt := range tests {
@@ -224,12 +225,12 @@ func TestUDPSendRecv(t *testing.T) {
 	}
 
 	out, _, err = run(t, "", "udp", "send", addr, filepath.Join(src, "smallFile.bin"), filepath.Join(src, "empty"),
-		"--json", "--corrupt-every", "7", "--fragment-size", "1000")
+		"--json", "--corrupt-every", "7", "--fragment-size", "1000", "--legacy")
 	var sum udpSummary
 	if err != nil || json.Unmarshal([]byte(out), &sum) != nil {
 		t.Fatalf("send files: %q, %v", out, err)
 	}
-	if sum.Items != 2 || sum.Bytes != int64(len(content)) || sum.NACKs == 0 || sum.NACKs != sum.Corrupted || sum.To != addr {
+	if sum.Items != 2 || sum.Bytes != int64(len(content)) || sum.NACKs == 0 || sum.NACKs != sum.Corrupted || sum.To != addr || sum.Mode != "legacy" {
 		t.Errorf("summary %+v", sum)
 	}
 	for _, want := range []string{"smallFile.bin", "empty"} {
@@ -239,6 +240,27 @@ func TestUDPSendRecv(t *testing.T) {
 		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "smallFile.bin")); string(b) != content {
+		t.Errorf("stored %d bytes, want %d", len(b), len(content))
+	}
+
+	// The extended mode, with its error simulation: a damaged DATA is
+	// dropped by the receiver and sent again after the SACKs show the gap.
+	out, _, err = run(t, "", "udp", "send", addr, filepath.Join(src, "smallFile.bin"), "--json", "--corrupt-every", "7", "--overwrite-never-exists-ignore")
+	if err == nil {
+		t.Fatalf("an unknown flag was taken: %q", out)
+	}
+	out, _, err = run(t, "", "udp", "send", addr, filepath.Join(src, "smallFile.bin"), "--json", "--corrupt-every", "7")
+	sum = udpSummary{}
+	if err != nil || json.Unmarshal([]byte(out), &sum) != nil {
+		t.Fatalf("send extended: %q, %v", out, err)
+	}
+	if sum.Mode != "extended" || sum.Corrupted == 0 || sum.Lost < sum.Corrupted || sum.Retransmissions < sum.Corrupted {
+		t.Errorf("extended summary %+v", sum)
+	}
+	if ev := nextEvent(t, events); ev.Event != "file" || ev.Path != filepath.Join(dir, "smallFile (1).bin") {
+		t.Errorf("event %+v, want smallFile (1).bin stored", ev)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "smallFile (1).bin")); string(b) != content {
 		t.Errorf("stored %d bytes, want %d", len(b), len(content))
 	}
 

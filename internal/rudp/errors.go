@@ -38,6 +38,15 @@ var (
 	// sender started another one or sent FIN before the end, or the
 	// receiver closed. The wrapping error says which.
 	ErrAborted = errors.New("rudp: transfer aborted")
+	// ErrBadSecret reports a failed handshake: the two sides do not hold
+	// the same secret.
+	ErrBadSecret = errors.New("rudp: wrong secret: the handshake failed (both sides must use the same --secret)")
+	// ErrNeedSecret is why a receiver with a secret refuses a legacy
+	// sender, which cannot encrypt.
+	ErrNeedSecret = errors.New("rudp: this receiver requires a secret, and the legacy protocol cannot encrypt")
+	// ErrIntegrity reports a transfer whose SHA-256 did not match: the
+	// receiver discarded it.
+	ErrIntegrity = errors.New("rudp: SHA-256 mismatch")
 	// ErrChanged reports a file that came out shorter than its size while
 	// it was being sent.
 	ErrChanged = errors.New("rudp: file changed while sending")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/netkit/netkit/internal/rudp/wire"
 )
@@ -13,11 +14,12 @@ import (
 // Item is one thing a Sender sends: a text message or a file. Build one
 // with Text, File or OpenFile; the zero Item is refused by Enqueue.
 type Item struct {
-	kind byte // wire.KindText or wire.KindFile
-	text string
-	name string
-	data io.ReaderAt
-	size int64
+	kind  byte // wire.KindText or wire.KindFile
+	text  string
+	name  string
+	data  io.ReaderAt
+	size  int64
+	mtime int64 // Unix nanoseconds, part of the key a resumed file is found by
 
 	// Per-item overrides of SendOptions; zero means the session's.
 	fragSize     int
@@ -67,7 +69,17 @@ func OpenFile(path string) (Item, *os.File, error) {
 		f.Close()
 		return Item{}, nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	return File(filepath.Base(path), f, info.Size()), f, nil
+	it := File(filepath.Base(path), f, info.Size())
+	it.mtime = info.ModTime().UnixNano()
+	return it, f, nil
+}
+
+// WithModTime returns it with the modification time t, which a receiver
+// uses, with the name and size, to find a transfer to resume. OpenFile
+// sets it from the file.
+func (it Item) WithModTime(t time.Time) Item {
+	it.mtime = t.UnixNano()
+	return it
 }
 
 // IsFile reports whether the item is a file rather than a text.

@@ -14,6 +14,9 @@ type Output struct {
 	// Datagrams go to the peer: a Sender's receiver, or for an Inbox the
 	// address of the datagram being handled (Tick sends nothing).
 	Datagrams [][]byte
+	// To, when not empty, holds where each of Datagrams goes: an
+	// XInbox's acks held back go to many peers.
+	To []netip.AddrPort
 	// Events are the transfers that ended and the peers that came and
 	// went, in order.
 	Events []Event

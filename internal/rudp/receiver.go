@@ -38,6 +38,12 @@ type Receiver struct {
 	MaxText  int
 	Timeout  time.Duration
 	MaxPeers int
+	// Window bounds the fragments one extended transfer may have in
+	// flight; zero means DefaultWindow.
+	Window int
+	// Secret, when set, seals every session: senders must hold the same
+	// secret, and legacy senders (which cannot encrypt) are refused.
+	Secret string
 	// Store, when set, receives the files instead of a Store on Dir.
 	Store FileStore
 	// Logger receives a line per transfer and per peer gone; nil
@@ -62,6 +68,7 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	in       *Inbox
+	xin      *XInbox
 	conns    map[net.PacketConn]struct{}
 	shutting bool
 	closed   bool
@@ -91,6 +98,15 @@ func (r *Receiver) init() error {
 			}
 		}
 		r.in = NewInbox(InboxConfig{Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout, MaxPeers: r.MaxPeers})
+		if r.Secret != "" {
+			r.in.Refuse(ErrNeedSecret)
+		}
+		if r.initErr == nil {
+			r.xin, r.initErr = NewXInbox(XInboxConfig{
+				Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout,
+				MaxPeers: r.MaxPeers, Window: r.Window, Secret: r.Secret,
+			})
+		}
 	})
 	return r.initErr
 }
@@ -119,11 +135,28 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 	}()
 
 	udp, _ := pc.(*net.UDPConn)
-	buf := make([]byte, wire.MaxFrame+1) // one more, to tell an oversized datagram
+	buf := make([]byte, wire.MaxExtFrame+1) // one more, to tell an oversized datagram
 	var (
 		deadline time.Time
 		evs      []Event
 	)
+	send := func(out Output, from netip.AddrPort) {
+		for i, d := range out.Datagrams {
+			to := from
+			if len(out.To) > 0 {
+				to = out.To[i]
+			}
+			if r.Trace != nil {
+				traceDatagram(r.Trace, TraceOut, to, d)
+			}
+			if udp != nil {
+				udp.WriteToUDPAddrPort(d, to)
+			} else {
+				pc.WriteTo(d, net.UDPAddrFromAddrPort(to))
+			}
+		}
+		evs = append(evs, out.Events...)
+	}
 	for {
 		var (
 			n    int
@@ -151,12 +184,15 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 			r.mu.Unlock()
 			return ErrServerClosed
 		}
-		var out Output
+		evs = evs[:0]
 		switch {
+		case err == nil && wire.IsExtended(buf[:n]):
+			send(r.xin.Handle(buf[:n], from, now), from)
 		case err == nil:
-			out = r.in.Handle(buf[:n], from, now)
+			send(r.in.Handle(buf[:n], from, now), from)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			out = r.in.Tick(now)
+			send(r.in.Tick(now), from)
+			send(r.xin.Tick(now), from)
 		case transient(err):
 			r.mu.Unlock()
 			continue
@@ -164,22 +200,12 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 			r.mu.Unlock()
 			return fmt.Errorf("rudp: read: %w", err)
 		}
-		for _, d := range out.Datagrams {
-			if r.Trace != nil {
-				traceDatagram(r.Trace, TraceOut, from, d)
-			}
-			if udp != nil {
-				udp.WriteToUDPAddrPort(d, from)
-			} else {
-				pc.WriteTo(d, net.UDPAddrFromAddrPort(from))
-			}
-		}
-		evs = append(evs[:0], out.Events...)
 		r.checkDrained()
+		d := earliest(r.in.Deadline(), r.xin.Deadline())
 		r.mu.Unlock()
-		if out.Deadline != deadline {
-			pc.SetReadDeadline(out.Deadline)
-			deadline = out.Deadline
+		if d != deadline {
+			pc.SetReadDeadline(d)
+			deadline = d
 		}
 		r.report(evs)
 		clear(evs)
@@ -264,7 +290,7 @@ func (r *Receiver) expire(ctx context.Context) {
 // checkDrained wakes Shutdown once the last transfer has ended; r.mu is
 // held.
 func (r *Receiver) checkDrained() {
-	if r.drained != nil && r.in.Active() == 0 {
+	if r.drained != nil && r.in.Active()+r.xin.Active() == 0 {
 		close(r.drained)
 		r.drained = nil
 	}
@@ -285,7 +311,8 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	var wait chan struct{}
 	if r.in != nil {
 		r.in.Refuse(ErrShuttingDown)
-		if r.in.Active() > 0 {
+		r.xin.Refuse(ErrShuttingDown)
+		if r.in.Active()+r.xin.Active() > 0 {
 			if r.drained == nil {
 				r.drained = make(chan struct{})
 			}
@@ -317,6 +344,7 @@ func (r *Receiver) Close() error {
 	var evs []Event
 	if r.in != nil {
 		evs = slices.Clone(r.in.Close(ErrServerClosed).Events)
+		evs = append(evs, r.xin.Close(ErrServerClosed).Events...)
 	}
 	for pc := range r.conns {
 		pc.Close()
@@ -341,7 +369,7 @@ func (r *Receiver) Stats() InboxStats {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.in.Stats()
+	return r.in.Stats().add(r.xin.Stats())
 }
 
 // report logs events and passes them to OnEvent, without r.mu held.

@@ -64,10 +64,27 @@ type SendOptions struct {
 	// The state machine ignores both.
 	Trace   func(FrameTrace)
 	OnEvent func(Event)
+
+	// Legacy makes a Session speak only the frames of SEED-PROTOCOL.md,
+	// stop-and-wait, without offering the extended mode first. A Window
+	// of 1 means the same.
+	Legacy bool
+	// Window bounds the fragments in flight in the extended mode; zero
+	// means DefaultWindow. The receiver may bound it further.
+	Window int
+	// Secret, when set, seals the session (extended mode only): a Noise
+	// handshake authenticated by a key stretched from it with Argon2id.
+	Secret string
+	// HelloWait is how long the extended offer waits for an answer
+	// before falling back to legacy; zero means DefaultHelloWait.
+	HelloWait time.Duration
+
+	fragSet bool // FragmentSize was given
 }
 
 // withDefaults checks o and fills in its defaults.
 func (o SendOptions) withDefaults() (SendOptions, error) {
+	o.fragSet = o.fragSet || o.FragmentSize != 0
 	if o.FragmentSize == 0 {
 		o.FragmentSize = wire.MaxData
 	}
@@ -222,6 +239,7 @@ func (s *Sender) Err() error { return s.err }
 func (s *Sender) Stats() Stats {
 	st := s.stats
 	st.SRTT, st.RTTVar, st.RTTSamples, st.RTO = s.rto.srtt, s.rto.rttvar, s.rto.samples, s.rto.rto
+	st.Legacy = true
 	return st
 }
 

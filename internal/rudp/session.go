@@ -33,7 +33,7 @@ type Session struct {
 	opt  SendOptions
 
 	mu        sync.Mutex
-	m         *Sender
+	m         machine
 	deadline  time.Time // the read deadline set on conn
 	kicked    bool      // work was added: Tick before reading
 	cancelled bool
@@ -44,7 +44,18 @@ type Session struct {
 // NewSession returns a Session sending over conn, a socket connected to
 // the receiver (net.Dial("udp", ...)), with the options opt.
 func NewSession(conn net.Conn, opt SendOptions) (*Session, error) {
-	m, err := NewSender(opt)
+	var (
+		m   machine
+		err error
+	)
+	if opt.Legacy || opt.Window == 1 {
+		if opt.Secret != "" {
+			return nil, errors.New("rudp: the legacy protocol cannot encrypt: a secret needs the extended mode (a window above 1, no --legacy)")
+		}
+		m, err = NewSender(opt)
+	} else {
+		m, err = NewXSender(opt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +64,19 @@ func NewSession(conn net.Conn, opt SendOptions) (*Session, error) {
 		s.peer = ua.AddrPort()
 	}
 	return s, nil
+}
+
+// machine is a sending state machine: Sender (legacy) or XSender.
+type machine interface {
+	Enqueue(Item) error
+	CloseSend()
+	Done() bool
+	Err() error
+	Stats() Stats
+	Progress() Progress
+	Handle([]byte, time.Time) Output
+	Tick(time.Time) Output
+	Abort(error) Output
 }
 
 // Send sends items over conn, a socket connected to the receiver, one
@@ -138,8 +162,9 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 	defer stop()
 	defer s.conn.SetReadDeadline(time.Time{})
 
-	buf := make([]byte, wire.MaxFrame+1) // one more, to tell an oversized datagram
+	buf := make([]byte, wire.MaxExtFrame+1) // one more, to tell an oversized datagram
 	var evs []Event
+	start := time.Now()
 	s.mu.Lock()
 	out := s.m.Tick(time.Now())
 	for {
@@ -176,6 +201,12 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 		case transient(err):
 			s.icmp = s.icmp || errors.Is(err, syscall.ECONNREFUSED)
 			out = s.m.Tick(now)
+			// Nothing listens there, and nothing has ever answered: say
+			// so after a short wait rather than the whole timeout (the
+			// receiver may be just starting).
+			if s.icmp && now.Sub(start) >= or(s.opt.HelloWait, DefaultHelloWait) && s.m.Stats().Received == 0 {
+				out = s.m.Abort(fmt.Errorf("%w: no answer from %v", ErrPeerGone, s.peer))
+			}
 		default:
 			out = s.m.Abort(fmt.Errorf("rudp: read: %w", err))
 		}

@@ -34,6 +34,20 @@ type Stats struct {
 	RTTSamples   uint64
 	// RTO is the retransmission timeout in force.
 	RTO time.Duration
+
+	// Extended reports a session in the extended mode, Sealed one with a
+	// secret, Legacy one in the legacy protocol (asked for, or fallen
+	// back to).
+	Extended, Sealed, Legacy bool
+	// Cwnd is the congestion window in fragments (extended).
+	Cwnd int
+	// Acks counts the SACKs received; Lost the fragments taken for lost
+	// (by later acks or a timeout); LossEvents the window reductions;
+	// Replays the sealed frames dropped as replays (extended).
+	Acks, Lost, LossEvents, Replays uint64
+	// Resumed counts content bytes not sent because the receiver had them
+	// from an earlier, interrupted transfer.
+	Resumed int64
 }
 
 // InboxStats counts an Inbox's work.
@@ -61,7 +75,33 @@ type InboxStats struct {
 	// PeersRefused counts datagrams from new peers ignored because
 	// MaxPeers peers were already there.
 	PeersRefused uint64
+	// Resumed counts content bytes found in partial files and not
+	// received again (extended mode).
+	Resumed uint64
 	// Peers is the number of peers known now, Active the transfers in
 	// progress now.
 	Peers, Active int
+}
+
+// add returns the sum of two InboxStats.
+func (a InboxStats) add(b InboxStats) InboxStats {
+	a.Datagrams += b.Datagrams
+	a.Malformed += b.Malformed
+	a.ACKs += b.ACKs
+	a.NACKs += b.NACKs
+	a.Duplicates += b.Duplicates
+	a.Repeats += b.Repeats
+	a.Dropped += b.Dropped
+	a.Texts += b.Texts
+	a.Files += b.Files
+	a.Bytes += b.Bytes
+	a.Refused += b.Refused
+	a.Failed += b.Failed
+	a.Aborted += b.Aborted
+	a.Gone += b.Gone
+	a.PeersRefused += b.PeersRefused
+	a.Resumed += b.Resumed
+	a.Peers += b.Peers
+	a.Active += b.Active
+	return a
 }

@@ -40,6 +40,28 @@ type FileSink interface {
 	Abort() error
 }
 
+// ResumableStore is a FileStore that can keep the partial file of a
+// transfer cut off, and resume it: the extended protocol's resume.
+type ResumableStore interface {
+	FileStore
+	// Resume starts the file name like Create, but on the partial file
+	// kept under key if there is one, whose length it returns: the
+	// content received so far.
+	Resume(name, key string) (sink FileSink, have int64, err error)
+}
+
+// ResumableSink is a FileSink from a ResumableStore.
+type ResumableSink interface {
+	FileSink
+	// ReadAt reads back what was written (before any Write).
+	io.ReaderAt
+	// Truncate cuts the file to size bytes (before any Write).
+	Truncate(size int64) error
+	// Suspend ends the sink keeping what was written, for a later
+	// Resume with the same key.
+	Suspend() error
+}
+
 // Temporary files are named tempPrefix + random hex + tempSuffix: hidden
 // on Unix, and never a name a transfer may take (ErrReservedName).
 const (
@@ -74,6 +96,8 @@ type StoreOptions struct {
 type Store struct {
 	root *os.Root
 	opt  StoreOptions
+	mu   sync.Mutex
+	busy map[string]bool // resume keys in use
 	// wrap, when set, wraps each file's writer: tests inject failures.
 	wrap func(io.Writer) io.Writer
 }
@@ -112,20 +136,81 @@ func (s *Store) Create(name string) (FileSink, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rudp: create a temporary file: %w", err)
 		}
-		bw := bufPool.Get().(*bufio.Writer)
-		var w io.Writer = f
-		if s.wrap != nil {
-			w = s.wrap(f)
-		}
-		bw.Reset(w)
-		return &incoming{s: s, name: name, tmp: tmp, f: f, w: bw}, nil
+		return s.start(name, tmp, f), nil
 	}
 	return nil, errors.New("rudp: no free temporary file name")
+}
+
+// Resume starts name on the partial file of key: a hidden
+// ".netkit-r-KEY.part" kept by an earlier transfer's Suspend, or a new
+// one. A key already in use by another transfer gets a plain temporary
+// file instead.
+func (s *Store) Resume(name, key string) (FileSink, int64, error) {
+	if _, err := wire.SanitizeName(name); err != nil {
+		return nil, 0, err
+	}
+	if strings.HasPrefix(name, tempPrefix) {
+		return nil, 0, fmt.Errorf("%w: %q starts with %q", ErrReservedName, name, tempPrefix)
+	}
+	if key == "" || strings.ContainsAny(key, "/\\.\x00") || len(key) > 64 {
+		return nil, 0, fmt.Errorf("rudp: bad resume key %q", key)
+	}
+	s.mu.Lock()
+	if s.busy == nil {
+		s.busy = make(map[string]bool)
+	}
+	if s.busy[key] {
+		s.mu.Unlock()
+		sink, err := s.Create(name)
+		return sink, 0, err
+	}
+	s.busy[key] = true
+	s.mu.Unlock()
+	tmp := tempPrefix + "r-" + key + tempSuffix
+	f, err := s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		s.unbusy(key)
+		return nil, 0, fmt.Errorf("rudp: create a temporary file: %w", err)
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", tmp)
+	}
+	var end int64
+	if err == nil {
+		end, err = f.Seek(0, io.SeekEnd)
+	}
+	if err != nil {
+		f.Close()
+		s.unbusy(key)
+		return nil, 0, fmt.Errorf("rudp: resume %q: %w", name, err)
+	}
+	in := s.start(name, tmp, f)
+	in.key, in.n = key, end
+	return in, end, nil
+}
+
+func (s *Store) unbusy(key string) {
+	s.mu.Lock()
+	delete(s.busy, key)
+	s.mu.Unlock()
+}
+
+// start wraps the open temporary file f.
+func (s *Store) start(name, tmp string, f *os.File) *incoming {
+	bw := bufPool.Get().(*bufio.Writer)
+	var w io.Writer = f
+	if s.wrap != nil {
+		w = s.wrap(f)
+	}
+	bw.Reset(w)
+	return &incoming{s: s, name: name, tmp: tmp, f: f, w: bw}
 }
 
 // incoming is one file being written by a Store.
 type incoming struct {
 	s         *Store
+	key       string // the resume key, if any
 	name, tmp string
 	f         *os.File
 	w         *bufio.Writer
@@ -196,7 +281,49 @@ func (in *incoming) Abort() error {
 	return in.s.root.Remove(in.tmp)
 }
 
+// ReadAt reads back what the file holds.
+func (in *incoming) ReadAt(p []byte, off int64) (int, error) { return in.f.ReadAt(p, off) }
+
+// Truncate cuts the file to size bytes; it is for before the first
+// Write.
+func (in *incoming) Truncate(size int64) error {
+	if in.w.Buffered() > 0 {
+		return errors.New("rudp: truncate after write")
+	}
+	if err := in.f.Truncate(size); err != nil {
+		return err
+	}
+	if _, err := in.f.Seek(size, io.SeekStart); err != nil {
+		return err
+	}
+	in.n = size
+	return nil
+}
+
+// Suspend keeps what was written for a later Resume; a sink that was not
+// resumable is aborted.
+func (in *incoming) Suspend() error {
+	if in.ended {
+		return nil
+	}
+	if in.key == "" || in.err != nil {
+		return in.Abort()
+	}
+	err := in.w.Flush()
+	in.release()
+	if cerr := in.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		in.s.root.Remove(in.tmp)
+	}
+	return err
+}
+
 func (in *incoming) release() {
+	if in.key != "" {
+		in.s.unbusy(in.key)
+	}
 	in.ended = true
 	in.w.Reset(nil)
 	bufPool.Put(in.w)

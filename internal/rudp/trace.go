@@ -1,6 +1,7 @@
 package rudp
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
@@ -28,6 +29,10 @@ type FrameTrace struct {
 	Err   error
 	// Raw is the datagram.
 	Raw []byte
+	// Ext reports an extended frame: XHeader is its header, and Frame
+	// and Err are zero. Its body is in Raw, sealed in a sealed session.
+	Ext     bool
+	XHeader wire.XHeader
 }
 
 // previewLen is how many data bytes a trace line shows.
@@ -50,6 +55,10 @@ func (t FrameTrace) Format(raw bool) string {
 	}
 	f := t.Frame
 	switch {
+	case t.Ext:
+		h := t.XHeader
+		fmt.Fprintf(&b, "%s %-9v session %08x pn %d", arrow, h.Type, h.Session, h.PN)
+		b.WriteString(describeBody(h.Type, t.Raw))
 	case t.Err != nil && f.Header == (wire.Header{}) && len(f.Data) == 0:
 		fmt.Fprintf(&b, "%s ?     %d bytes: %v", arrow, len(t.Raw), t.Err)
 	default:
@@ -96,6 +105,65 @@ func preview(data []byte) string {
 // traceDatagram reports datagram b to fn, decoding it again: tracing is
 // for people, and costs a parse only when asked for.
 func traceDatagram(fn func(FrameTrace), dir string, peer netip.AddrPort, b []byte) {
+	if wire.IsExtended(b) {
+		h, _, _ := wire.ParseXHeader(b, false)
+		fn(FrameTrace{Dir: dir, Peer: peer, Raw: b, Ext: true, XHeader: h})
+		return
+	}
 	f, err := wire.Parse(b)
 	fn(FrameTrace{Dir: dir, Peer: peer, Frame: f, Err: err, Raw: b})
+}
+
+// describeBody describes an extended frame's body for a trace line: its
+// fields when plain, its length when sealed (crc 0).
+func describeBody(t wire.Type, raw []byte) string {
+	if t.Sealable() && len(raw) >= wire.HeaderLen && binary.BigEndian.Uint32(raw[9:]) == 0 {
+		return fmt.Sprintf(" sealed %d bytes", len(raw)-wire.HeaderLen)
+	}
+	body := raw[wire.HeaderLen:]
+	if !wire.ExtCRCOK(raw) {
+		return fmt.Sprintf(" %d bytes BAD crc", len(body))
+	}
+	switch t {
+	case wire.HELLO:
+		if h, err := wire.ParseHello(body); err == nil {
+			return fmt.Sprintf(" version %d flags %d", h.Version, h.Flags)
+		}
+	case wire.WELCOME:
+		if w, err := wire.ParseWelcome(body); err == nil {
+			return fmt.Sprintf(" version %d flags %d window %d", w.Version, w.Flags, w.Window)
+		}
+	case wire.REJECT:
+		if r, err := wire.ParseReject(body); err == nil {
+			return fmt.Sprintf(" %v %q", r.Code, r.Message)
+		}
+	case wire.OPEN:
+		if o, err := wire.ParseOpen(body); err == nil {
+			return fmt.Sprintf(" tid %d %c size %d F %d %q", o.TID, o.Kind, o.Size, o.FragSize, o.Name)
+		}
+	case wire.ACCEPT:
+		if a, err := wire.ParseAccept(body); err == nil {
+			return fmt.Sprintf(" tid %d offset %d window %d", a.TID, a.Offset, a.Window)
+		}
+	case wire.DATA:
+		if tid, idx, frag, err := wire.ParseData(body); err == nil {
+			return fmt.Sprintf(" tid %d idx %d size %d %s", tid, idx, len(frag), preview(frag))
+		}
+	case wire.SACK:
+		var a wire.Ack
+		if wire.ParseAck(body, &a) == nil {
+			return fmt.Sprintf(" tid %d cum %d limit %d largest %d ranges %v", a.TID, a.Cum, a.Limit, a.Largest, a.Ranges[:a.N])
+		}
+	case wire.END:
+		if e, err := wire.ParseEnd(body); err == nil {
+			return fmt.Sprintf(" tid %d sha256 %x", e.TID, e.Sum[:8])
+		}
+	case wire.DONE, wire.ABORT:
+		if r, err := wire.ParseResult(body); err == nil {
+			return fmt.Sprintf(" tid %d %v %q", r.TID, r.Code, r.Text)
+		}
+	default:
+		return ""
+	}
+	return fmt.Sprintf(" %d bytes, malformed", len(body))
 }

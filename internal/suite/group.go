@@ -58,6 +58,30 @@ func (g *Group) UDP(name string, srv *service.PacketServer, pc net.PacketConn) {
 	})
 }
 
+// PacketServer is a UDP server in the manner of net/http.Server that
+// reads its socket itself: rudp.Receiver.
+type PacketServer interface {
+	Serve(net.PacketConn) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// Packet adds srv serving on pc. Serve returning an error that wraps
+// net.ErrClosed is taken for a normal end.
+func (g *Group) Packet(name string, srv PacketServer, pc net.PacketConn) {
+	g.units = append(g.units, unit{
+		service: name, proto: "udp", addr: pc.LocalAddr(),
+		serve: func() error {
+			if err := srv.Serve(pc); !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		},
+		shutdown: srv.Shutdown,
+		close:    func() error { srv.Close(); return pc.Close() },
+	})
+}
+
 // HTTP adds srv serving on l; proto is "http" or "https".
 func (g *Group) HTTP(name, proto string, srv *web.Server, l net.Listener) {
 	g.units = append(g.units, unit{

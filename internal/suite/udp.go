@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/netkit/netkit/internal/rudp"
-	"github.com/netkit/netkit/internal/rudp/wire"
-	"github.com/netkit/netkit/internal/service"
 )
 
 // UDPInbox is the folder, in the data directory, where the udp service
@@ -19,16 +17,16 @@ const UDPInbox = "udp-inbox"
 // stop-and-wait protocol): texts are logged, files stored in
 // <data dir>/udp-inbox.
 var UDPService = Service{
-	Name: "udp", Summary: "reliable UDP texts and files (legacy stop-and-wait), files stored in <data dir>/" + UDPInbox,
+	Name: "udp", Summary: "reliable UDP texts and files (extended windowed protocol, and legacy stop-and-wait), files stored in <data dir>/" + UDPInbox,
 	Ports: []Port{{Name: "listen", Proto: "udp", Default: 7740, Usage: "UDP address"}},
 	Build: buildUDP,
 }
 
-// buildUDP runs an rudp.Receiver as the handler of a PacketServer, which
-// is what Group serves. The server's per-address rate limit is off: a
-// sender sends thousands of frames a second, and an answer is never
-// longer than the frame it answers (13 or 14 bytes), so the service
-// cannot amplify a flood aimed at a spoofed address.
+// buildUDP runs an rudp.Receiver on its own socket: it reads in its own
+// loop, and sends delayed acks of the extended protocol on its own
+// timer, which a per-datagram handler could not. An answer is never
+// longer than the frame it answers but for a WELCOME to a HELLO (about
+// 30 bytes more) so the service cannot amplify a flood much.
 func buildUDP(g *Group, env *Env, addr func(string) string) error {
 	if env.DataDir == "" {
 		return errors.New("no data directory for the udp inbox")
@@ -47,10 +45,6 @@ func buildUDP(g *Group, env *Env, addr func(string) string) error {
 		return err
 	}
 	recv := &rudp.Receiver{Store: store, Logger: env.logger().With("service", "udp")}
-	ps := &service.PacketServer{
-		Name: "udp", Handler: recv, MaxPacket: wire.MaxFrame, Rate: -1,
-		Logger: env.logger(), Metrics: env.Metrics,
-	}
-	g.UDP("udp", ps, pc)
+	g.Packet("udp", recv, pc)
 	return nil
 }

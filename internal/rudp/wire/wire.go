@@ -113,6 +113,9 @@ func (t Type) String() string {
 	if int(t) < len(typeNames) {
 		return typeNames[t]
 	}
+	if t.Extended() {
+		return xTypeName(t)
+	}
 	return "Type(" + strconv.Itoa(int(t)) + ")"
 }
 
