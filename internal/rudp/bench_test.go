@@ -30,7 +30,7 @@ func BenchmarkLegacyLoopback(b *testing.B) {
 			start := time.Now()
 			for b.Loop() {
 				var err error
-				st, err = Send(b.Context(), conn, []Item{File("bench.bin", bytes.NewReader(data), size)}, SendOptions{FragmentSize: 1428})
+				st, err = Send(b.Context(), conn, []Item{File("bench.bin", bytes.NewReader(data), size)}, SendOptions{FragmentSize: 1428, Legacy: true})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -40,6 +40,52 @@ func BenchmarkLegacyLoopback(b *testing.B) {
 			el := time.Since(start).Seconds()
 			b.ReportMetric(float64(b.N)*size/1e6/el, "MB/s")
 			b.ReportMetric(float64(st.Frames)/(el/float64(b.N)), "frames/s")
+			b.ReportMetric(float64(st.SRTT.Microseconds()), "srtt-µs")
+		})
+	}
+}
+
+// zeroReader is an io.ReaderAt of size bytes that repeats one random
+// buffer: content for a benchmark of any size without holding it.
+type zeroReader struct{ buf []byte }
+
+func (z zeroReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		o := int((off + int64(n)) % int64(len(z.buf)))
+		n += copy(p[n:], z.buf[o:])
+	}
+	return n, nil
+}
+
+// BenchmarkExtendedLoopback measures the extended mode over loopback, one
+// transfer of 256 MiB per operation into a store that discards (the
+// receiver still checks the SHA-256), plain and sealed: the figure to
+// set beside quic-go's one stream (../shared/bench/quicbench).
+//
+//	go test -run '^$' -bench ExtendedLoopback -benchtime 3x ./internal/rudp
+func BenchmarkExtendedLoopback(b *testing.B) {
+	const size = 256 << 20
+	src := zeroReader{randomBytes(1<<20+7, 2)}
+	for _, m := range modes[1:] {
+		b.Run(m.name, func(b *testing.B) {
+			r := m.recv(&Receiver{Store: discardStore{}})
+			addr := startReceiver(b, r)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			var st Stats
+			start := time.Now()
+			for b.Loop() {
+				var err error
+				st, err = Send(b.Context(), dialUDP(b, addr), []Item{File("bench.bin", src, size)}, m.send(SendOptions{}))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			el := time.Since(start).Seconds()
+			b.ReportMetric(float64(b.N)*size/1e6/el, "MB/s")
+			b.ReportMetric(float64(st.Retransmissions), "retx")
+			b.ReportMetric(float64(st.LossEvents), "loss-events")
 			b.ReportMetric(float64(st.SRTT.Microseconds()), "srtt-µs")
 		})
 	}

@@ -1,6 +1,12 @@
 // Package rudp is netkit's reliable UDP communicator: text messages and
 // files sent over UDP with acknowledgements, retransmission and keep-alive,
-// in the legacy stop-and-wait protocol of SEED-PROTOCOL.md, to the byte.
+// in the legacy stop-and-wait protocol of SEED-PROTOCOL.md, to the byte,
+// and in an extended protocol negotiated so that a legacy peer ignores it:
+// a sliding window with selective acknowledgements and congestion
+// control, transfer ids, SHA-256 per item, resume, and encryption
+// (package secure). XSender offers it and falls back to Sender; a
+// Receiver runs an Inbox and an XInbox side by side, told apart by the
+// frame type.
 //
 // The package is layered so that each layer can be tested, and later
 // replaced, on its own:
@@ -32,5 +38,5 @@
 // of its transfer therefore starts a phantom transfer, which the next INF
 // replaces; only if duplicates of all of its DAT frames follow too, which
 // takes a single-frame item, is it delivered twice. docs/protocol.md has
-// the details, and the extended mode it plans, which adds ids.
+// the details, and the extended mode, whose ids remove the ambiguity.
 package rudp
