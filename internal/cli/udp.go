@@ -315,6 +315,9 @@ func runUDPSend(ctx context.Context, stdio IO, f *udpSendFlags, addr string, fil
 	if err != nil {
 		return err
 	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintln(stdio.Stderr, "warning:", w)
+	}
 	for _, it := range items {
 		if err := s.Enqueue(it); err != nil {
 			return err
@@ -623,6 +626,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers,
 		Window: f.window, Secret: f.secret,
 		Trace: f.trace.tracer(stdio.Stderr, true),
+		Warn:  func(w string) { fmt.Fprintln(stdio.Stderr, "warning:", w) },
 		OnEvent: func(e rudp.Event) {
 			ev := udpEvent{Event: e.Kind.String(), Peer: e.Peer.String(), Text: e.Text, Name: e.Name}
 			if e.Kind == rudp.EventFile {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netkit/netkit/internal/rudp/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
 )
 
@@ -44,6 +45,9 @@ type Receiver struct {
 	// Secret, when set, seals every session: senders must hold the same
 	// secret, and legacy senders (which cannot encrypt) are refused.
 	Secret string
+	// Warn, when set, is told what setting up a socket found wanting: a
+	// kernel that granted smaller buffers than asked, say.
+	Warn func(string)
 	// Store, when set, receives the files instead of a Store on Dir.
 	Store FileStore
 	// Logger receives a line per transfer and per peer gone; nil
@@ -135,11 +139,36 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 	}()
 
 	udp, _ := pc.(*net.UDPConn)
+	var uc *udpio.Conn
+	if udp != nil {
+		var warns []string
+		var err error
+		uc, warns, err = udpio.New(udp, udpio.Options{ReadBuffer: SocketBuffer, WriteBuffer: SocketBuffer})
+		if err != nil {
+			uc = nil // the plain socket still works
+			warns = append(warns, "batched socket I/O unavailable: "+err.Error())
+		}
+		for _, w := range warns {
+			r.logger.Warn(w)
+			if r.Warn != nil {
+				r.Warn(w)
+			}
+		}
+	}
 	buf := make([]byte, wire.MaxExtFrame+1) // one more, to tell an oversized datagram
+	rd := make([]udpio.Datagram, udpio.DefaultBatch)
+	wr := make([]udpio.Datagram, 0, udpio.DefaultBatch)
 	var (
 		deadline time.Time
 		evs      []Event
 	)
+	write := func() {
+		if len(wr) > 0 {
+			uc.WriteBatch(wr) // a datagram lost here is lost on the way
+			clear(wr)
+			wr = wr[:0]
+		}
+	}
 	send := func(out Output, from netip.AddrPort) {
 		for i, d := range out.Datagrams {
 			to := from
@@ -149,35 +178,55 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 			if r.Trace != nil {
 				traceDatagram(r.Trace, TraceOut, to, d)
 			}
-			if udp != nil {
+			switch {
+			case uc != nil:
+				if len(wr) == cap(wr) {
+					write()
+				}
+				wr = append(wr, udpio.Datagram{B: d, Addr: to})
+			case udp != nil:
 				udp.WriteToUDPAddrPort(d, to)
-			} else {
+			default:
 				pc.WriteTo(d, net.UDPAddrFromAddrPort(to))
 			}
 		}
+		write() // the machine's buffers are reused by its next call
 		evs = append(evs, out.Events...)
 	}
 	for {
 		var (
-			n    int
-			from netip.AddrPort
-			err  error
+			n   int
+			err error
 		)
-		if udp != nil {
-			n, from, err = udp.ReadFromUDPAddrPort(buf)
-		} else {
-			var a net.Addr
-			n, a, err = pc.ReadFrom(buf)
+		switch {
+		case uc != nil:
+			n, err = uc.ReadBatch(rd)
+		case udp != nil:
+			var k int
+			k, rd[0].Addr, err = udp.ReadFromUDPAddrPort(buf)
+			rd[0].B, n = buf[:k], 1
+		default:
+			var (
+				k int
+				a net.Addr
+			)
+			k, a, err = pc.ReadFrom(buf)
 			if ua, ok := a.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
+				rd[0].Addr = ua.AddrPort()
 			} else if a != nil {
-				from, _ = netip.ParseAddrPort(a.String())
+				rd[0].Addr, _ = netip.ParseAddrPort(a.String())
 			}
+			rd[0].B, n = buf[:k], 1
 		}
 		now := time.Now()
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if err == nil && r.Trace != nil {
-			traceDatagram(r.Trace, TraceIn, from, buf[:n])
+		if err != nil {
+			n = 0
+		}
+		for i := range n {
+			rd[i].Addr = netip.AddrPortFrom(rd[i].Addr.Addr().Unmap(), rd[i].Addr.Port())
+			if r.Trace != nil {
+				traceDatagram(r.Trace, TraceIn, rd[i].Addr, rd[i].B)
+			}
 		}
 		r.mu.Lock()
 		if r.closed {
@@ -185,14 +234,19 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 			return ErrServerClosed
 		}
 		evs = evs[:0]
+		for _, d := range rd[:n] {
+			if wire.IsExtended(d.B) {
+				send(r.xin.Handle(d.B, d.Addr, now), d.Addr)
+			} else {
+				send(r.in.Handle(d.B, d.Addr, now), d.Addr)
+			}
+		}
 		switch {
-		case err == nil && wire.IsExtended(buf[:n]):
-			send(r.xin.Handle(buf[:n], from, now), from)
 		case err == nil:
-			send(r.in.Handle(buf[:n], from, now), from)
+			send(r.xin.Flush(now), netip.AddrPort{}) // the acks held back over the batch
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			send(r.in.Tick(now), from)
-			send(r.xin.Tick(now), from)
+			send(r.in.Tick(now), netip.AddrPort{})
+			send(r.xin.Tick(now), netip.AddrPort{})
 		case transient(err):
 			r.mu.Unlock()
 			continue

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netkit/netkit/internal/rudp/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
 )
 
@@ -28,9 +29,13 @@ var aLongTimeAgo = time.Unix(1, 0)
 // CloseSend and cancellation wake it by moving that deadline to the past.
 // Nothing is allocated per frame. The methods are safe for concurrent use.
 type Session struct {
-	conn net.Conn
-	peer netip.AddrPort
-	opt  SendOptions
+	conn  net.Conn
+	uc    *udpio.Conn // conn batched, when it is a *net.UDPConn
+	warns []string
+	peer  netip.AddrPort
+	opt   SendOptions
+	rd    []udpio.Datagram // read into
+	wr    []udpio.Datagram // written from
 
 	mu        sync.Mutex
 	m         machine
@@ -63,8 +68,24 @@ func NewSession(conn net.Conn, opt SendOptions) (*Session, error) {
 	if ua, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
 		s.peer = ua.AddrPort()
 	}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		s.uc, s.warns, err = udpio.New(uc, udpio.Options{ReadBuffer: SocketBuffer, WriteBuffer: SocketBuffer})
+		if err != nil {
+			return nil, err
+		}
+		s.rd = make([]udpio.Datagram, udpio.DefaultBatch)
+		s.wr = make([]udpio.Datagram, udpio.DefaultBatch)
+	}
 	return s, nil
 }
+
+// SocketBuffer is the socket buffer size a Session and a Receiver ask
+// for, each way: a window of full-size fragments in flight.
+const SocketBuffer = 8 << 20
+
+// Warnings returns what setting up the socket found wanting: a kernel
+// that granted smaller socket buffers than asked, say.
+func (s *Session) Warnings() []string { return s.warns }
 
 // machine is a sending state machine: Sender (legacy) or XSender.
 type machine interface {
@@ -187,15 +208,12 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 		}
 		s.mu.Unlock()
 		evs = s.report(evs)
-		n, err := s.conn.Read(buf)
+		n, err := s.read(buf)
 		now := time.Now()
-		if err == nil && s.opt.Trace != nil {
-			traceDatagram(s.opt.Trace, TraceIn, s.peer, buf[:n])
-		}
 		s.mu.Lock()
 		switch {
 		case err == nil:
-			out = s.m.Handle(buf[:n], now)
+			out = s.handle(buf, n, now, &evs)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			out = s.m.Tick(now)
 		case transient(err):
@@ -221,9 +239,45 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 	return st, err
 }
 
+// read reads what has arrived: one datagram into buf, or with batched
+// I/O up to len(s.rd) into s.rd (n is then their number).
+func (s *Session) read(buf []byte) (int, error) {
+	if s.uc != nil {
+		return s.uc.ReadBatch(s.rd)
+	}
+	return s.conn.Read(buf)
+}
+
+// handle feeds the n datagrams read to the machine, sending what each
+// answer asks for but the last, whose Output it returns; s.mu is held.
+func (s *Session) handle(buf []byte, n int, now time.Time, evs *[]Event) Output {
+	if s.uc == nil {
+		if s.opt.Trace != nil {
+			traceDatagram(s.opt.Trace, TraceIn, s.peer, buf[:n])
+		}
+		return s.m.Handle(buf[:n], now)
+	}
+	var out Output
+	for i := range n {
+		if i > 0 {
+			*evs = s.flush(out, *evs)
+		}
+		d := s.rd[i].B
+		if s.opt.Trace != nil {
+			traceDatagram(s.opt.Trace, TraceIn, s.peer, d)
+		}
+		out = s.m.Handle(d, now)
+	}
+	return out
+}
+
 // flush sends out's datagrams and appends its events to evs; s.mu is
 // held.
 func (s *Session) flush(out Output, evs []Event) []Event {
+	if s.uc != nil {
+		evs = s.flushBatch(out, evs)
+		return evs
+	}
 	for _, d := range out.Datagrams {
 		if s.opt.Trace != nil {
 			traceDatagram(s.opt.Trace, TraceOut, s.peer, d)
@@ -263,4 +317,32 @@ func transient(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.EHOSTUNREACH) ||
 		errors.Is(err, syscall.ENETUNREACH)
+}
+
+// flushBatch is flush with batched I/O.
+func (s *Session) flushBatch(out Output, evs []Event) []Event {
+	for len(out.Datagrams) > 0 {
+		k := min(len(out.Datagrams), len(s.wr))
+		ds := s.wr[:k]
+		for i, d := range out.Datagrams[:k] {
+			if s.opt.Trace != nil {
+				traceDatagram(s.opt.Trace, TraceOut, s.peer, d)
+			}
+			ds[i] = udpio.Datagram{B: d}
+		}
+		out.Datagrams = out.Datagrams[k:]
+		if _, err := s.uc.WriteBatch(ds); err != nil {
+			// Lost datagrams, as far as the protocol goes; see flush.
+			s.icmp = s.icmp || errors.Is(err, syscall.ECONNREFUSED)
+			if errors.Is(err, net.ErrClosed) {
+				s.m.Abort(fmt.Errorf("rudp: write: %w", err))
+			}
+		}
+		clear(ds)
+	}
+	for _, ev := range out.Events {
+		ev.Peer = s.peer
+		evs = append(evs, ev)
+	}
+	return evs
 }

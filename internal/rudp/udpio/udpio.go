@@ -22,7 +22,7 @@
 // # Memory
 //
 // A Conn holds its read buffers for its life. Without GRO each of the
-// Batch read slots holds MaxDatagram+1 bytes: 94 KiB for the default 64.
+// Batch read slots holds MaxDatagram+1 bytes: 96 KiB for the default 64.
 // A GRO super-buffer may hold 64 KiB, so with GRO each slot is 64 KiB and
 // there are at most 16 of them, 1 MiB, whatever Batch is; a read then
 // returns up to 16 buffers, one per datagram from a sender without GSO.
@@ -41,11 +41,13 @@ import (
 	"sync"
 )
 
-// MaxDatagram is the longest datagram netkit sends: 1500 bytes of
-// Ethernet MTU less 20 of IPv4 header and 8 of UDP header. ReadBatch
+// MaxDatagram is the longest datagram a Conn reads whole: netkit's
+// datagrams fit 1472 bytes (an Ethernet MTU of 1500 less 20 of IPv4
+// header and 8 of UDP header), but for a sealed fragment of the largest
+// size asked for explicitly, 1482 bytes, which IP fragments. ReadBatch
 // reports a longer datagram cut to MaxDatagram+1 bytes, so that the
 // caller can tell it and drop it.
-const MaxDatagram = 1472
+const MaxDatagram = 1500
 
 // DefaultBatch is the number of datagrams per system call when
 // Options.Batch is zero.
