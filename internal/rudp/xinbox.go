@@ -507,12 +507,12 @@ func (in *XInbox) data(s *xsess, body []byte, now time.Time) {
 			return
 		}
 		x.cum++
+		if x.high > x.cum {
+			x.ackNow = true // a gap filled: the sender learns it at once
+		}
 		in.drain(s, x)
 		if x.high < x.cum {
 			x.high = x.cum
-		}
-		if x.high > x.cum {
-			x.ackNow = true // gaps remain: keep the sender informed
 		}
 	default:
 		if in.buffered+want > in.cfg.MaxBuffered {
@@ -521,8 +521,10 @@ func (in *XInbox) data(s *xsess, body []byte, now time.Time) {
 		}
 		x.hold(idx, in.fragBuf(frag))
 		in.buffered += want
+		if idx > x.high {
+			x.ackNow = true // a new gap: tell the sender now (fast retransmit)
+		}
 		x.high = max(x.high, idx+1)
-		x.ackNow = true // a gap: tell the sender now (fast retransmit)
 	}
 	if x.ackNow || x.unacked >= ackEvery {
 		in.sendAck(s, x, now)

@@ -26,9 +26,16 @@ const (
 	// loss; minCwnd the least it falls to.
 	initialCwnd = 32
 	minCwnd     = 2
-	// beta is what a loss leaves of the congestion window (AIMD's
+	// beta is what a loss event leaves of the congestion window (AIMD's
 	// multiplicative decrease; 0.5 is Reno's, 0.7 CUBIC's).
 	beta = 0.7
+	// A loss event is more than lossTolerance of the window, and more
+	// than lossFloor fragments, lost in one round trip: a queue
+	// overflowing loses bursts, and is backed off from, while the odd
+	// datagram lost on a noisy path (1% random loss) is only resent. Loss
+	// tolerance in the manner of BBR, which ignores up to 2% per round.
+	lossTolerance = 0.02
+	lossFloor     = 2
 	// reorderThreshold: a fragment is taken for lost once a packet sent
 	// this many packets after it has been received (fast retransmit, as
 	// RFC 9002's kPacketThreshold).
@@ -140,6 +147,8 @@ type XSender struct {
 	inflight  int
 	recovery  uint32 // packets up to this one belong to the current loss event
 	recovered bool   // no loss event yet
+	roundEnd  uint32 // the round trip ends when this packet is acked
+	roundLost int    // fragments lost in this round trip
 	flight    ring[flightRec]
 	sentPN    [sentRing]struct {
 		pn uint32
@@ -923,7 +932,9 @@ func (s *XSender) detectLoss(now time.Time) {
 }
 
 // lose puts fragment idx, sent as packet pn, in the lost queue, and
-// reduces the congestion window once per loss event.
+// reduces the congestion window once per loss event: when losses in one
+// round trip pass the tolerance, once per round trip (NewReno's
+// recovery).
 func (s *XSender) lose(idx, pn uint32) {
 	x := s.x
 	st := &x.frags[idx&uint32(len(x.frags)-1)]
@@ -931,12 +942,24 @@ func (s *XSender) lose(idx, pn uint32) {
 	s.inflight--
 	x.lost = append(x.lost, idx)
 	s.stats.Lost++
-	if s.recovered || pn > s.recovery {
+	s.nextRound()
+	s.roundLost++
+	if float64(s.roundLost) > max(lossFloor, lossTolerance*s.cwnd) && (s.recovered || pn > s.recovery) {
 		s.recovered = false
 		s.recovery = s.pn - 1
 		s.ssthresh = max(s.cwnd*beta, minCwnd)
 		s.cwnd = s.ssthresh
+		s.roundLost = 0
 		s.stats.LossEvents++
+	}
+}
+
+// nextRound starts a new round trip once the packet that ended the last
+// one is acked.
+func (s *XSender) nextRound() {
+	if s.largest >= s.roundEnd {
+		s.roundEnd = s.pn
+		s.roundLost = 0
 	}
 }
 
