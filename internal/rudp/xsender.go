@@ -22,6 +22,8 @@ const (
 	// DefaultHelloWait is how long a sender waits for the answer to its
 	// HELLO before it takes the receiver for a legacy one.
 	DefaultHelloWait = time.Second
+	// helloRetry is the longest wait before a HELLO is sent again.
+	helloRetry = 150 * time.Millisecond
 	// initialCwnd is the congestion window, in fragments, before any
 	// loss; minCwnd the least it falls to.
 	initialCwnd = 32
@@ -415,13 +417,13 @@ func (s *XSender) Tick(now time.Time) Output {
 	}
 	if s.waiting && !now.Before(s.lastHeard.Add(s.opt.Timeout)) {
 		if s.phase == xHello {
-			return s.fallback(now)
+			return s.fallback(now) // or fail, with a secret
 		}
 		s.abort(fmt.Errorf("%w: no answer for %v", ErrPeerGone, s.opt.Timeout), wire.CodeGone)
 		return s.output()
 	}
-	if s.phase == xHello && !now.Before(s.helloT.Add(s.opt.HelloWait)) {
-		return s.fallback(now)
+	if s.phase == xHello && s.opt.Secret == "" && !now.Before(s.helloT.Add(s.opt.HelloWait)) {
+		return s.fallback(now) // a sealed sender cannot fall back: it waits for Timeout
 	}
 	if c := s.ctl; c != nil && !now.Before(c.retxAt) {
 		s.stats.Timeouts++
@@ -460,7 +462,7 @@ func (s *XSender) start(now time.Time) {
 // fallback gives the session to a legacy Sender.
 func (s *XSender) fallback(now time.Time) Output {
 	if s.opt.Secret != "" {
-		s.fail(fmt.Errorf("%w: no answer to the extended HELLO within %v: the receiver is a legacy one, or nothing listens (legacy mode cannot encrypt, so --secret needs a netkit receiver)", ErrPeerGone, s.opt.HelloWait))
+		s.fail(fmt.Errorf("%w: no answer to the extended HELLO within %v: the receiver is a legacy one, or nothing listens (legacy mode cannot encrypt, so --secret needs a netkit receiver)", ErrPeerGone, s.opt.Timeout))
 		return s.output()
 	}
 	o := s.opt
@@ -1063,6 +1065,11 @@ func (s *XSender) sendCtl(now time.Time) {
 	c.sends++
 	c.sentAt = now
 	c.retxAt = now.Add(s.rto.rto)
+	if c.typ == wire.HELLO {
+		// Several tries within HelloWait, so that a lossy path is not
+		// taken for a legacy receiver.
+		c.retxAt = now.Add(min(s.rto.rto, helloRetry))
+	}
 	s.emitFrame(c.typ, c.body)
 	s.waitFrom(now)
 }
@@ -1160,7 +1167,7 @@ func (s *XSender) output() Output {
 		if s.ctl != nil {
 			d = s.ctl.retxAt
 		}
-		if s.phase == xHello {
+		if s.phase == xHello && s.opt.Secret == "" {
 			d = earliest(d, s.helloT.Add(s.opt.HelloWait))
 		}
 		if s.x != nil && s.inflight > 0 {
