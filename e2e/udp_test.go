@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -180,5 +181,85 @@ func TestUDPSecretMismatch(t *testing.T) {
 	r.wantCode(t, 0)
 	if b, err := os.ReadFile(filepath.Join(dir, "secret.txt")); err != nil || string(b) != "for the right eyes only" {
 		t.Errorf("with the right secret: %q, %v", b, err)
+	}
+}
+
+// TestUDPResume cuts a transfer off with Ctrl-C halfway and sends the file
+// again: the second send resumes where the first stopped, and the file
+// arrives whole.
+func TestUDPResume(t *testing.T) {
+	dir, src := t.TempDir(), t.TempDir()
+	recv, addr := startUDPRecv(t, dir)
+	// A slow path, so that Ctrl-C falls in the middle.
+	relay := startImpair(t, addr, "--up-rate", "8MB/s")
+	data := make([]byte, 8_000_000)
+	rand.NewChaCha8([32]byte{2}).Read(data)
+	file := filepath.Join(src, "resume-me.bin")
+	os.WriteFile(file, data, 0o644)
+
+	first := start(t, netkitCmd(t, "udp", "send", relay, file, "--json"))
+	time.Sleep(400 * time.Millisecond)
+	first.signal(t, os.Interrupt)
+	if code, ok := first.wait(10 * time.Second); !ok || code == 0 {
+		t.Fatalf("interrupted send: exit %d (finished %v); stdout %q", code, ok, first.stdout)
+	}
+	recv.waitLine(t, "the transfer cut off", func(l string) bool { return strings.Contains(l, `"aborted"`) })
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), ".netkit-r-") {
+		t.Fatalf("after the cut the folder holds %v, want one hidden partial file", entries)
+	}
+
+	r := netkit(t, "", "udp", "send", relay, file, "--json")
+	r.wantCode(t, 0)
+	var sum struct {
+		Bytes   int64
+		Resumed int64 `json:"resumed_bytes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil || sum.Resumed <= 0 || sum.Resumed >= int64(len(data)) || sum.Bytes+sum.Resumed != int64(len(data)) {
+		t.Errorf("second send %q (%v): want part of it resumed", r.stdout, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "resume-me.bin"))
+	if err != nil || !bytes.Equal(b, data) {
+		t.Errorf("stored %d bytes (%v), want the %d sent", len(b), err, len(data))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the folder holds %v, want only the file", entries)
+	}
+}
+
+// TestUDPDiskFull receives into a 2 MiB tmpfs: a larger file fails with a
+// clear error on both sides, leaves nothing behind, and the receiver goes
+// on receiving what fits.
+func TestUDPDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test mounts a tmpfs: run it as root (CI does)")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	recv, addr := startUDPRecv(t, dir)
+	src := t.TempDir()
+	big := filepath.Join(src, "too-big.bin")
+	os.WriteFile(big, bytes.Repeat([]byte("x"), 5<<20), 0o644)
+	for _, m := range udpModes[:2] {
+		r := netkit(t, "", append([]string{"udp", "send", addr, big}, m.send...)...)
+		r.wantCode(t, 1)
+		if !strings.Contains(r.stderr, "no space left on device") && !strings.Contains(r.stderr, "refused") {
+			t.Errorf("%s: sender said %q", m.name, r.stderr)
+		}
+		recv.waitLine(t, "the failure", func(l string) bool { return strings.Contains(l, "no space left on device") })
+	}
+	small := filepath.Join(src, "fits.txt")
+	os.WriteFile(small, []byte("this one fits"), 0o644)
+	netkit(t, "", "udp", "send", addr, small).wantCode(t, 0)
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"fits.txt"}) {
+		t.Errorf("the folder holds %q, want only fits.txt", names)
 	}
 }
