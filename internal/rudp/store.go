@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/netkit/netkit/internal/rudp/wire"
@@ -84,7 +85,14 @@ type StoreOptions struct {
 	// MaxSize, when positive, bounds each file: a Write past it fails with
 	// ErrTooLarge.
 	MaxSize int64
+	// PartialTTL is how long the partial file of a transfer cut off is
+	// kept for a resume: OpenStore removes older ones. Zero means
+	// DefaultPartialTTL, negative forever.
+	PartialTTL time.Duration
 }
+
+// DefaultPartialTTL is how long partial files wait for a resume.
+const DefaultPartialTTL = 7 * 24 * time.Hour
 
 // Store is a FileStore that keeps files in one folder, and never writes
 // outside it: it opens the folder as an os.Root, so neither a name nor a
@@ -108,7 +116,30 @@ func OpenStore(dir string, opt StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rudp: open folder: %w", err)
 	}
-	return &Store{root: root, opt: opt}, nil
+	s := &Store{root: root, opt: opt}
+	if ttl := or(opt.PartialTTL, DefaultPartialTTL); ttl > 0 {
+		s.prune(time.Now().Add(-ttl))
+	}
+	return s, nil
+}
+
+// prune removes the partial files last written before cutoff.
+func (s *Store) prune(cutoff time.Time) {
+	d, err := s.root.Open(".")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	entries, _ := d.ReadDir(-1)
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, tempPrefix+"r-") || !strings.HasSuffix(name, tempSuffix) || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			s.root.Remove(name)
+		}
+	}
 }
 
 // Dir is the folder's path as given to OpenStore.

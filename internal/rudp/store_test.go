@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/netkit/netkit/internal/rudp/wire"
@@ -256,5 +257,25 @@ func TestSuffixed(t *testing.T) {
 	got := suffixed(long[:wire.MaxName-3]+".txt", 9999)
 	if len(got) > wire.MaxName || !utf8.ValidString(got) || !strings.HasSuffix(got, " (9999).txt") {
 		t.Errorf("suffixed long name = %q (%d bytes)", got, len(got))
+	}
+}
+
+// TestStorePrunesOldPartials checks that OpenStore removes the partial
+// files older than PartialTTL, and keeps newer ones and everything else.
+func TestStorePrunesOldPartials(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	for _, name := range []string{".netkit-r-old.part", ".netkit-r-new.part", "old-but-mine.txt"} {
+		os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644)
+	}
+	os.Chtimes(filepath.Join(dir, ".netkit-r-old.part"), old, old)
+	os.Chtimes(filepath.Join(dir, "old-but-mine.txt"), old, old)
+	s, err := OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if got := listDir(t, dir); !slices.Equal(got, []string{".netkit-r-new.part", "old-but-mine.txt"}) {
+		t.Errorf("after OpenStore the folder holds %q", got)
 	}
 }
