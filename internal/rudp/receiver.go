@@ -386,7 +386,8 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 }
 
 // Close stops at once: every socket being served is closed, and the
-// unfinished transfers are discarded (their temporary files removed).
+// unfinished transfers are ended: legacy ones discarded (their temporary
+// files removed), extended ones kept as partial files for a resume.
 func (r *Receiver) Close() error {
 	r.init()
 	r.mu.Lock()

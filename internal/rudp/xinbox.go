@@ -313,7 +313,12 @@ func (in *XInbox) handshake(s *xsess, body []byte, now time.Time) {
 		in.stats.Dropped++
 		return
 	}
-	if s.keys != nil {
+	switch {
+	case s.replyType == wire.REJECT:
+		in.emitTo(s.addr, wire.XHeader{Session: s.sid, PN: s.pn, Type: wire.REJECT}, s.reply, nil) // it was lost
+		s.pn++
+		return
+	case s.keys != nil:
 		if s.replyType == wire.HANDSHAKE {
 			in.emit(s, wire.HANDSHAKE, s.reply) // message 2 was lost
 		}
@@ -326,11 +331,13 @@ func (in *XInbox) handshake(s *xsess, body []byte, now time.Time) {
 		if !errors.Is(err, secure.ErrAuth) {
 			msg = "handshake failed: " + err.Error()
 		}
-		b := wire.AppendReject(in.body[:0], wire.Reject{Token: s.token, Code: wire.CodeBadSecret, Message: msg})
-		in.emitTo(s.addr, wire.XHeader{Session: s.sid, PN: s.pn, Type: wire.REJECT}, b, nil)
+		// The session stays, refused, until it times out: a repeat of
+		// message 1 (the REJECT was lost) gets the same REJECT.
+		s.reply = wire.AppendReject(nil, wire.Reject{Token: s.token, Code: wire.CodeBadSecret, Message: msg})
+		s.replyType = wire.REJECT
+		in.emitTo(s.addr, wire.XHeader{Session: s.sid, PN: s.pn, Type: wire.REJECT}, s.reply, nil)
 		s.pn++
 		in.evs = append(in.evs, Event{Kind: EventRefused, Peer: s.addr, Err: ErrBadSecret})
-		in.forget(s, 0, nil)
 		return
 	}
 	s.reply, s.replyType = msg2, wire.HANDSHAKE
@@ -768,7 +775,11 @@ func (in *XInbox) Tick(now time.Time) Output {
 			in.deadline = earliest(in.deadline, expiry)
 			continue
 		}
-		in.forget(s, EventGone, fmt.Errorf("%w: silent for %v", ErrPeerGone, in.cfg.Timeout))
+		kind := EventGone
+		if s.replyType == wire.REJECT {
+			kind = 0 // refused already, reported then
+		}
+		in.forget(s, kind, fmt.Errorf("%w: silent for %v", ErrPeerGone, in.cfg.Timeout))
 	}
 	return in.output()
 }

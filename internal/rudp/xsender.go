@@ -1032,6 +1032,7 @@ func (s *XSender) result(t wire.Type, body []byte, now time.Time) {
 	if msg == "" {
 		msg = r.Code.String()
 	}
+	s.emitFrame(wire.CLOSE, nil) // the receiver may forget the session now
 	s.fail(fmt.Errorf("%w: the receiver refused %s: %s", codeErr(r.Code), x.item.describe(), msg))
 }
 

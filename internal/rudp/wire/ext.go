@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The extended frames. They share the legacy frame's shape where a legacy
@@ -330,7 +332,13 @@ func ParseOpen(b []byte) (Open, error) {
 }
 
 // Fragments is the number of fragments of size bytes at fragment size f.
-func Fragments(size uint64, f int) uint64 { return (size + uint64(f) - 1) / uint64(f) }
+func Fragments(size uint64, f int) uint64 {
+	n := size / uint64(f)
+	if size%uint64(f) != 0 {
+		n++
+	}
+	return n
+}
 
 // Accept is an ACCEPT body: the transfer id, the content offset the
 // sender starts from (nonzero when resuming; a multiple of the fragment
@@ -493,27 +501,34 @@ func ParseResult(b []byte) (Result, error) {
 // appendMessage appends s cut to MaxMessage bytes (at a UTF-8 boundary).
 func appendMessage(b []byte, s string) []byte {
 	if len(s) > MaxMessage {
-		s = s[:MaxMessage]
-		for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
-			s = s[:len(s)-1]
+		cut := MaxMessage
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
 		}
-		if len(s) > 0 && s[len(s)-1] >= 0xC0 {
-			s = s[:len(s)-1]
-		}
+		s = s[:cut]
 	}
 	return append(b, s...)
 }
 
-// parseMessage returns b as a message, control characters replaced.
+// parseMessage returns b as a message for a person: invalid UTF-8 and
+// control characters (C0, DEL and C1, which terminals may obey) replaced
+// by '?', so that it is never longer than b.
 func parseMessage(b []byte) (string, error) {
 	if len(b) > MaxMessage {
 		return "", fmt.Errorf("%w: message of %d bytes", ErrBody, len(b))
 	}
-	m := []rune(string(b))
-	for i, r := range m {
-		if r < 0x20 || r == 0x7f {
-			m[i] = '?'
+	m := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			m = append(m, '?')
+		case unicode.IsControl(r):
+			m = append(m, '?')
+		default:
+			m = append(m, b[:n]...)
 		}
+		b = b[n:]
 	}
 	return string(m), nil
 }
