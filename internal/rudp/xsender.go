@@ -27,7 +27,7 @@ const (
 	// initialCwnd is the congestion window, in fragments, before any
 	// loss; minCwnd the least it falls to.
 	initialCwnd = 32
-	minCwnd     = 2
+	minCwnd     = 4 // fast retransmit needs reorderThreshold+1 in flight
 	// beta is what a loss event leaves of the congestion window (AIMD's
 	// multiplicative decrease; 0.5 is Reno's, 0.7 CUBIC's).
 	beta = 0.7
