@@ -283,7 +283,7 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 	case in.cfg.Secret == "" && hl.Flags&wire.FlagSecret != 0:
 		reject(wire.CodeNoSecret, "this receiver has no secret: run it with --secret too, or send without")
 		return
-	case len(in.sessions) >= in.cfg.MaxPeers:
+	case len(in.sessions) >= in.cfg.MaxPeers && !in.evict():
 		in.stats.PeersRefused++
 		reject(wire.CodeBusy, "too many senders at once: try again later")
 		return
@@ -299,6 +299,23 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 	in.byToken[key] = s
 	in.deadline = earliest(in.deadline, now.Add(in.cfg.Timeout))
 	in.emitWelcome(s)
+}
+
+// evict makes room for a new session by forgetting the one silent the
+// longest among those with no transfer in progress (HELLOs from spoofed
+// addresses, say, which never go further), and reports whether it could.
+func (in *XInbox) evict() bool {
+	var idle *xsess
+	for _, s := range in.sessions {
+		if len(s.xfers) == 0 && (idle == nil || s.lastHeard.Before(idle.lastHeard)) {
+			idle = s
+		}
+	}
+	if idle == nil {
+		return false
+	}
+	in.forget(idle, 0, nil)
+	return true
 }
 
 func (in *XInbox) emitWelcome(s *xsess) {

@@ -864,7 +864,16 @@ func TestXInboxMaxPeers(t *testing.T) {
 			if h.Type != wire.WELCOME {
 				t.Errorf("sender %d: %v, want WELCOME", i, h.Type)
 			}
-			welcomes = append(welcomes, slices.Clone(out.Datagrams[0]))
+			// A transfer in progress: the session cannot be evicted.
+			open := s.Handle(out.Datagrams[0], now).Datagrams
+			if len(open) != 1 {
+				t.Fatalf("sender %d: %d datagrams after WELCOME", i, len(open))
+			}
+			acc := in.Handle(open[0], from, now)
+			if len(acc.Datagrams) != 1 {
+				t.Fatalf("sender %d: %d answers to OPEN", i, len(acc.Datagrams))
+			}
+			welcomes = append(welcomes, slices.Clone(acc.Datagrams[0]))
 			continue
 		}
 		r, err := wire.ParseReject(body)
@@ -891,6 +900,24 @@ func TestXInboxMaxPeers(t *testing.T) {
 	}
 	if st := in.Stats(); st.Peers != 0 || st.Texts != peers {
 		t.Errorf("stats %+v, want %d texts and no peer left", st, peers)
+	}
+}
+
+// TestXInboxEvictsIdle checks that a full XInbox makes room for a new
+// session by forgetting the idle one silent the longest (a HELLO from a
+// spoofed address never goes further).
+func TestXInboxEvictsIdle(t *testing.T) {
+	in := mustXInbox(t, XInboxConfig{MaxPeers: 2})
+	now := t0
+	for i := range 3 {
+		hello := xframe(0, 0, wire.HELLO, wire.AppendHello(nil, wire.Hello{Version: wire.Version, Token: uint64(i + 1)}))
+		out := in.Handle(hello, netip.AddrPortFrom(alice.Addr(), uint16(5000+i)), now.Add(time.Duration(i)*time.Second))
+		if h, _ := xanswer(t, out); h.Type != wire.WELCOME {
+			t.Errorf("HELLO %d: %v, want WELCOME", i, h.Type)
+		}
+	}
+	if st := in.Stats(); st.Peers != 2 || st.PeersRefused != 0 {
+		t.Errorf("stats %+v, want 2 peers, none refused", st)
 	}
 }
 
