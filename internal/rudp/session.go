@@ -202,7 +202,10 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 			out = s.m.Tick(time.Now())
 			continue
 		}
-		if d := out.Deadline; d != s.deadline {
+		// A later deadline than the one set is left alone: the read
+		// then wakes early, and Tick early is harmless. Moving the timer
+		// on every frame of a stop-and-wait transfer costs more.
+		if d := out.Deadline; d != s.deadline && (s.deadline.IsZero() || !d.IsZero() && d.Before(s.deadline) || !s.deadline.After(time.Now())) {
 			s.conn.SetReadDeadline(d)
 			s.deadline = d
 		}
