@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -318,4 +319,69 @@ func (p chatPage) waitJoinForm(t *testing.T, why string) {
 		return visible("join") && !visible("room") && !visible("text") &&
 			document.getElementById("join-error").textContent === why;
 	}`, why)
+}
+
+// TestChatBrowserCrowd fills the room past the size at which the server
+// announces joins and leaves in batches ("*** joined: a, b, c" to nc, one
+// event with the list to the page), and checks that the page's list of who
+// is here follows: a crowd joining, half of it leaving at once, a kick
+// and a rename.
+func TestChatBrowserCrowd(t *testing.T) {
+	t.Parallel()
+	const adminToken = "e2e-admin-token"
+	const crowd = 100
+	srv := startServer(t, "", []string{"web/http", "chat/tcp"}, "serve", "--random-ports", "--json", "--only", "web,chat", "--admin-token", adminToken)
+	addr := srv.addr(t, "chat/tcp")
+	b := startBrowser(t)
+	page := chatPage{b}
+	b.do(t, "opening the chat page", chromedp.Navigate("http://"+srv.addr(t, "web/http")+"/chat"))
+	b.do(t, "joining as webuser",
+		chromedp.SendKeys(chromedp.ID("nick"), "webuser"),
+		chromedp.Click(chromedp.ID("join-button")),
+		chromedp.WaitVisible(chromedp.ID("text")),
+	)
+	page.waitWho(t, "the page's user alone", "webuser (you)")
+
+	var users []*roomUser
+	var want []string
+	for i := range crowd {
+		name := fmt.Sprintf("crowd%03d", i)
+		users = append(users, joinRoom(t, "the server", addr, name))
+		want = append(want, name)
+	}
+	page.waitWho(t, "the crowd", append(slices.Clone(want), "webuser (you)")...)
+	// Past 64 members the joins came faster than one per window: some
+	// were announced together.
+	page.waitFor(t, "a line announcing several joins", `() => [...document.querySelectorAll("#log li")].some((li) => /, .* joined$/.test(li.textContent))`)
+	for _, line := range users[0].log.linesFrom(0) {
+		if strings.HasPrefix(line, "*** joined: ") {
+			t.Logf("a batch as the line protocol has it: %q", line)
+			break
+		}
+	}
+
+	// Half the crowd hangs up at once.
+	for _, u := range users[:crowd/2] {
+		u.conn.Close()
+	}
+	users, want = users[crowd/2:], want[crowd/2:]
+	page.waitWho(t, "half the crowd", append(slices.Clone(want), "webuser (you)")...)
+	page.waitFor(t, "a line announcing several leaves", `() => [...document.querySelectorAll("#log li")].some((li) => /, .* left \(/.test(li.textContent))`)
+
+	// A kick and a rename are announced as ever.
+	admin := users[0]
+	admin.send(t, "/auth "+adminToken)
+	admin.expect(t, "admin rights", "*** you are an admin now: /kick, /ban and /unban are yours")
+	admin.send(t, "/kick "+users[1].name+" crowd control")
+	page.waitLog(t, "the kick", users[1].name+" was kicked by "+admin.name+" (crowd control)")
+	users[2].send(t, "/nick zed")
+	page.waitLog(t, "the rename", users[2].name+" is now known as zed")
+	want = append([]string{want[0]}, want[3:]...)
+	page.waitWho(t, "after the kick and the rename", append(slices.Clone(want), "webuser (you)", "zed")...)
+
+	// Everyone else leaves.
+	for _, u := range users {
+		u.conn.Close()
+	}
+	page.waitWho(t, "the page's user alone again", "webuser (you)")
 }

@@ -34,7 +34,7 @@ func (c *Console) Run(ctx context.Context) error {
 	printed := make(chan struct{})
 	go func() {
 		defer close(printed)
-		writeEvents(c.Out, m, func(e *Event) []byte { return e.Line() })
+		writeEvents(c.Out, m)
 	}()
 	defer func() {
 		c.Hub.Leave(m, "console closed")

@@ -16,8 +16,20 @@
 //	*** bob joined                    joins, leaves, kicks, nick changes
 //	*** bob left (quit)
 //	*** bob was kicked by admin (spam)
+//	*** joined: bob, carol, dave      in a big room, joins and leaves that
+//	*** left (quit): bob, carol       come in a burst, together
 //	error: nickname is taken: "bob"   something you did failed
 //
-// Every member has one writer goroutine and a bounded queue: a member that
-// does not read is dropped, and never slows anyone else.
+// A batch of joins or leaves names everyone in it, over as many lines of
+// at most MaxListLine as it takes; someone who joins and leaves within
+// one batch is announced joining, then leaving, and nobody is heard from
+// before their join is announced. Over WebSocket a batch is one "join" or
+// "leave" event with the names in "users" instead of "nick".
+//
+// Every member has a bounded queue and at most one writer goroutine, which
+// runs while there is something to write: a member that does not read is
+// dropped, and never slows anyone else, and an idle member costs no
+// goroutine but its reader. In a big room the writers start in rounds,
+// so that a member sent several events in a moment gets them in one
+// write.
 package chat

@@ -13,8 +13,8 @@ const (
 	TypeMsg     = "msg"     // From says Text to everyone
 	TypeMe      = "me"      // From does Text
 	TypePrivate = "private" // From says Text to To only
-	TypeJoin    = "join"    // Nick joined
-	TypeLeave   = "leave"   // Nick left, Text says why
+	TypeJoin    = "join"    // Nick joined; or, in a batch, Users joined
+	TypeLeave   = "leave"   // Nick left, Text says why; or, in a batch, Users left
 	TypeKick    = "kick"    // By removed Nick, Text says why
 	TypeNick    = "nick"    // Nick is now NewNick
 	TypeSystem  = "system"  // a notice from the server
@@ -76,8 +76,14 @@ func (e *Event) format() string {
 	case TypePrivate:
 		return "[private] <" + e.From + "> to " + e.To + ": " + e.Text
 	case TypeJoin:
+		if e.Nick == "" && len(e.Users) > 0 {
+			return "*** joined: " + strings.Join(e.Users, ", ")
+		}
 		return "*** " + e.Nick + " joined"
 	case TypeLeave:
+		if e.Nick == "" && len(e.Users) > 0 {
+			return "*** left (" + e.Text + "): " + strings.Join(e.Users, ", ")
+		}
 		return "*** " + e.Nick + " left (" + e.Text + ")"
 	case TypeKick:
 		s := "*** " + e.Nick + " was kicked by " + e.By
@@ -99,6 +105,65 @@ func (e *Event) format() string {
 		return "*** " + strings.ReplaceAll(e.Text, "\n", "\n*** ")
 	}
 	return "*** " + e.Text
+}
+
+// MaxListLine bounds a line that names several members who joined or left
+// at once, its "\n" included: a batch that does not fit is announced on as
+// many lines as it takes, every name on one of them.
+const MaxListLine = 1024
+
+// listEvents returns the events announcing that names joined (TypeJoin) or
+// left for reason (TypeLeave), as few as fit in lines of MaxListLine. One
+// name is announced as it would be alone, and so is each name when reason
+// is too long to leave room for names on a line.
+func listEvents(typ, reason string, names []string) []*Event {
+	single := func(n string) *Event {
+		if typ == TypeJoin {
+			return &Event{Type: TypeJoin, Nick: n}
+		}
+		return &Event{Type: TypeLeave, Nick: n, Text: reason}
+	}
+	prefix := len("*** joined: ")
+	if typ == TypeLeave {
+		prefix = len("*** left (" + reason + "): ")
+	}
+	// Room for the names on one line: the prefix, then names joined by
+	// ", ", then "\n".
+	room := MaxListLine - prefix - 1
+	if len(names) == 1 || room < 4*MaxNickLen {
+		out := make([]*Event, len(names))
+		for i, n := range names {
+			out[i] = single(n)
+		}
+		return out
+	}
+	var out []*Event
+	start, used := 0, 0
+	emit := func(end int) {
+		if end-start == 1 {
+			out = append(out, single(names[start]))
+		} else {
+			e := &Event{Type: typ, Users: names[start:end:end]}
+			if typ == TypeLeave {
+				e.Text = reason
+			}
+			out = append(out, e)
+		}
+		start, used = end, 0
+	}
+	for i, n := range names {
+		need := len(n)
+		if i > start {
+			need += len(", ")
+		}
+		if used+need > room && i > start {
+			emit(i)
+			need = len(n)
+		}
+		used += need
+	}
+	emit(len(names))
+	return out
 }
 
 // errorEvent is the event telling one user that what they did failed.

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +29,13 @@ const (
 	// welcomeNames bounds the names listed in a welcome: in a room of
 	// 10,000 a full list in every welcome would cost O(n²) bytes.
 	welcomeNames = 50
+	// DefaultBatchAbove, DefaultBatchWindow and DefaultWriteEvery: in a
+	// room of more than 64, joins and leaves that come faster than one
+	// per 200 ms are announced together, one event per 200 ms, and each
+	// member's events are written every 10 ms at most (see HubConfig).
+	DefaultBatchAbove  = 64
+	DefaultBatchWindow = 200 * time.Millisecond
+	DefaultWriteEvery  = 10 * time.Millisecond
 )
 
 // Hub is one chat room: who is here, the recent history, bans, and the
@@ -42,13 +51,36 @@ type Hub struct {
 	origin   string
 	seq      atomic.Uint64
 
+	batchAbove  int // -1: never batch
+	batchWindow time.Duration
+	writeEvery  time.Duration
+
 	mu      sync.Mutex
 	members map[string]*Member // by folded nick
+	names   []string           // the members' nicks, in nickOrder
 	history []*Event           // ring of the last events worth replaying
 	histCap int
 	bans    map[netip.Addr]time.Time
 	closed  bool
 	bus     Bus
+	// Joins and leaves waiting to be announced together, in order, and
+	// how many of them name each folded nick. There are some only while
+	// window is open: the timer that announces them when it ends.
+	pending      []change
+	pendingNicks map[string]int
+	window       *time.Timer
+	// Members with events whose writer is to be started in the next
+	// round, when wakeTimer fires.
+	asleep    []*Member
+	wakeTimer *time.Timer
+	lastRound time.Time // when the last round started
+}
+
+// change is a join or a leave waiting in a batch.
+type change struct {
+	join   bool
+	nick   string
+	reason string // why a leave
 }
 
 // Bus links a Hub to the other instances of the same room (see NATSBus).
@@ -121,16 +153,52 @@ type HubConfig struct {
 	QueueLen int
 	// Logger receives joins, leaves and drops; nil discards them.
 	Logger *slog.Logger
+	// WriteEvery is, in a room of more than BatchAbove members, how
+	// often at most the events for each member are written (default 10
+	// ms; -1: at once): events that come in between go out together, in
+	// one write. A write is a system call per member, most of the work of
+	// a big room, so rounds also wait for the previous one, and in a room
+	// of n members are at least n × 10 µs apart, up to 100 ms at 10,000
+	// members.
+	WriteEvery time.Duration
+	// BatchAbove and BatchWindow coalesce the announcements of joins and
+	// leaves in a big room, where each one costs a line to every member:
+	// when the room has more than BatchAbove members (default 64; -1:
+	// never), a join or leave is announced at once and opens a window of
+	// BatchWindow (default 200 ms); those that come during it are
+	// announced together when it ends ("*** joined: a, b, c", over as many
+	// lines of MaxListLine as it takes), and the next window opens. A
+	// message, private message, kick or rename by or of someone waiting in
+	// a batch sends the batch first, so that nobody is seen before their
+	// join or after their leave.
+	BatchAbove  int
+	BatchWindow time.Duration
 }
 
 // NewHub returns an empty room.
 func NewHub(cfg HubConfig) *Hub {
 	h := &Hub{
-		logger:   cfg.Logger,
-		queueLen: cfg.QueueLen,
-		histCap:  cfg.History,
-		members:  make(map[string]*Member),
-		bans:     make(map[netip.Addr]time.Time),
+		logger:       cfg.Logger,
+		queueLen:     cfg.QueueLen,
+		histCap:      cfg.History,
+		batchAbove:   cfg.BatchAbove,
+		batchWindow:  cfg.BatchWindow,
+		members:      make(map[string]*Member),
+		bans:         make(map[netip.Addr]time.Time),
+		pendingNicks: make(map[string]int),
+	}
+	switch {
+	case h.batchAbove == 0:
+		h.batchAbove = DefaultBatchAbove
+	case h.batchAbove < 0:
+		h.batchAbove = -1
+	}
+	if h.batchWindow <= 0 {
+		h.batchWindow = DefaultBatchWindow
+	}
+	h.writeEvery = cfg.WriteEvery
+	if h.writeEvery == 0 {
+		h.writeEvery = DefaultWriteEvery
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
@@ -164,6 +232,7 @@ type Member struct {
 	q      *queue
 	hangup func()
 	gone   bool // guarded by the hub's mu
+	asleep bool // in the hub's asleep list; guarded by the hub's mu
 }
 
 // NewMember returns a member that is not yet in the room. hangup, if not
@@ -176,8 +245,22 @@ func (h *Hub) NewMember(addr netip.Addr, hangup func()) *Member {
 // Take waits for events for the member, appends every queued one to dst
 // and returns it; it reports false once the member is out of the room and
 // everything queued has been taken. One goroutine, the member's writer,
-// calls it.
+// calls it. A member whose events are drained (see Drain) is not taken
+// from.
 func (m *Member) Take(dst []*Event) ([]*Event, bool) { return m.q.take(dst) }
+
+// Drain has the member's events written by write, in order, each call
+// with every event queued at the time, from a goroutine that runs only
+// while there are events to write: an idle member costs no goroutine. It
+// is the alternative to a writer goroutine of the transport's calling
+// Take, for transports that hold many idle members. end is called once:
+// with nil when the member is out of the room and everything was written,
+// or with write's error, after which nothing more is written and the
+// transport should cut the connection. The channel returned is closed once
+// end has returned. Call Drain before the member joins.
+func (m *Member) Drain(write func([]*Event) error, end func(error)) <-chan struct{} {
+	return m.q.drainTo(write, end)
+}
 
 // Nick returns the member's nickname ("" before joining).
 func (h *Hub) Nick(m *Member) string {
@@ -235,15 +318,87 @@ func (h *Hub) deliver(e *Event) {
 		h.history = append(h.history, e)
 	}
 	var slow []*Member
+	later := h.writeEvery > 0 && h.big()
 	for _, m := range h.members {
-		if !h.send(m, e) {
+		ok, asleep := m.q.pushLater(e, later)
+		switch {
+		case !ok:
 			slow = append(slow, m)
+		case asleep && !m.asleep:
+			m.asleep = true
+			h.asleep = append(h.asleep, m)
 		}
+	}
+	if len(h.asleep) > 0 && h.wakeTimer == nil {
+		h.wakeTimer = time.AfterFunc(h.nextRound(), h.wakeAll)
 	}
 	for _, m := range slow {
 		h.drop(m, leaveSlow)
 	}
 }
+
+// big reports whether the room is big enough for its joins and leaves to
+// be batched and its deliveries written in rounds. The caller holds h.mu.
+func (h *Hub) big() bool {
+	return h.batchAbove >= 0 && len(h.members) > h.batchAbove
+}
+
+// wakeAll starts the writers of the members sent events since the last
+// round. Rounds do not overlap: wakeTimer stays set while one runs, and
+// what comes in meanwhile waits for the next, which starts roundGap after
+// this one did, or at once if this one took longer. So the busier the
+// room, the more events each write carries.
+func (h *Hub) wakeAll() {
+	h.mu.Lock()
+	h.lastRound = time.Now()
+	ms := h.asleep
+	h.asleep = nil
+	for _, m := range ms {
+		m.asleep = false
+	}
+	h.mu.Unlock()
+	for i, m := range ms {
+		m.q.wake()
+		if i%wakeChunk == wakeChunk-1 {
+			// Let those started write before starting more: most write
+			// at once and end, so that a round over 10,000 members has
+			// a few dozen writers alive at a time rather than 10,000,
+			// each with a goroutine and a stack the runtime keeps.
+			runtime.Gosched()
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wakeTimer = nil
+	if len(h.asleep) > 0 {
+		h.wakeTimer = time.AfterFunc(h.nextRound(), h.wakeAll)
+	}
+}
+
+// nextRound is how long to wait before the next round: writeEvery after a
+// quiet spell, which gathers a burst, and otherwise until roundGap after
+// the last round started. The caller holds h.mu.
+func (h *Hub) nextRound() time.Duration {
+	return max(h.writeEvery, h.roundGap()-time.Since(h.lastRound))
+}
+
+// roundGap is the time from the start of one round of writes to the start
+// of the next: writeEvery, or more in a room so big that a round costs
+// more, so that writing takes about half a core at most however fast the
+// messages come. The caller holds h.mu.
+func (h *Hub) roundGap() time.Duration {
+	return max(h.writeEvery, min(time.Duration(len(h.members))*roundPerMember, maxRoundGap))
+}
+
+// wakeChunk is how many writers a round starts before letting them run.
+const wakeChunk = 32
+
+// roundPerMember is about twice what a write costs, most of it the system
+// call, on a small machine; maxRoundGap bounds the wait it adds.
+const (
+	roundPerMember = 10 * time.Microsecond
+	maxRoundGap    = 100 * time.Millisecond
+)
 
 // drop removes m, closes its queue and announces why. The caller holds h.mu.
 func (h *Hub) drop(m *Member, reason string) {
@@ -255,7 +410,113 @@ func (h *Hub) drop(m *Member, reason string) {
 		go m.hangup()
 	}
 	h.logger.Info("dropped", "nick", m.nick, "peer", m.Addr, "reason", reason)
-	h.broadcast(&Event{Type: TypeLeave, Nick: m.nick, Text: reason})
+	h.announce(change{nick: m.nick, reason: reason})
+}
+
+// announce tells everyone of a join or a leave: at once in a small room or
+// a quiet one, else with the others of the same window. The caller holds
+// h.mu.
+func (h *Hub) announce(c change) {
+	big := h.big()
+	if len(h.pending) == 0 && (h.window == nil || !big) {
+		if c.join {
+			h.broadcast(&Event{Type: TypeJoin, Nick: c.nick})
+		} else {
+			h.broadcast(&Event{Type: TypeLeave, Nick: c.nick, Text: c.reason})
+		}
+		if big {
+			h.openWindow()
+		}
+		return
+	}
+	h.pending = append(h.pending, c)
+	h.pendingNicks[foldNick(c.nick)]++
+}
+
+// openWindow starts a batching window unless one is open. The caller holds
+// h.mu.
+func (h *Hub) openWindow() {
+	if h.window != nil || h.closed {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(h.batchWindow, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.window != t || h.closed {
+			return
+		}
+		h.window = nil
+		if len(h.pending) > 0 {
+			h.flushPending()
+			// The burst goes on: so does the batching.
+			h.openWindow()
+		}
+	})
+	h.window = t
+}
+
+// flushFor announces the waiting joins and leaves if any of them names one
+// of nicks, before an event from or about them. The caller holds h.mu.
+func (h *Hub) flushFor(nicks ...string) {
+	if len(h.pending) == 0 {
+		return
+	}
+	for _, n := range nicks {
+		if h.pendingNicks[foldNick(n)] > 0 {
+			h.flushPending()
+			return
+		}
+	}
+}
+
+// flushPending announces the waiting joins and leaves, in order: each run
+// of joins as one batch, each run of leaves as one batch per reason. The
+// caller holds h.mu.
+func (h *Hub) flushPending() {
+	p := h.pending
+	h.pending = nil
+	clear(h.pendingNicks)
+	for _, e := range batchEvents(p) {
+		h.broadcast(e)
+	}
+}
+
+// batchEvents turns changes into the events that announce them. A name
+// appears at most once in a run of joins (joining twice takes a leave in
+// between), and likewise in a run of leaves, so a run's order among its
+// names does not matter, only the order of the runs.
+func batchEvents(changes []change) []*Event {
+	var out []*Event
+	for i := 0; i < len(changes); {
+		j := i + 1
+		for j < len(changes) && changes[j].join == changes[i].join {
+			j++
+		}
+		run := changes[i:j]
+		if run[0].join {
+			names := make([]string, len(run))
+			for k, c := range run {
+				names[k] = c.nick
+			}
+			out = append(out, listEvents(TypeJoin, "", names)...)
+		} else {
+			// One batch per reason, in the order the reasons came.
+			var reasons []string
+			byReason := make(map[string][]string)
+			for _, c := range run {
+				if _, ok := byReason[c.reason]; !ok {
+					reasons = append(reasons, c.reason)
+				}
+				byReason[c.reason] = append(byReason[c.reason], c.nick)
+			}
+			for _, r := range reasons {
+				out = append(out, listEvents(TypeLeave, r, byReason[r])...)
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // remove takes m out of the room and closes its queue. The caller holds
@@ -266,6 +527,7 @@ func (h *Hub) remove(m *Member) {
 	}
 	if m.nick != "" && h.members[foldNick(m.nick)] == m {
 		delete(h.members, foldNick(m.nick))
+		h.names = deleteName(h.names, m.nick)
 		if h.bus != nil {
 			h.bus.Release(m.nick)
 		}
@@ -309,11 +571,12 @@ func (h *Hub) Join(m *Member, nick string) error {
 		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
 	}
 	release = false
-	h.broadcast(&Event{Type: TypeJoin, Nick: nick})
+	h.announce(change{join: true, nick: nick})
 	m.nick = nick
 	h.members[foldNick(nick)] = m
-	users := h.whoLocked()
-	h.send(m, h.stamp(&Event{Type: TypeWelcome, Nick: nick, Users: users[:min(len(users), welcomeNames)], Count: len(users)}))
+	h.names = insertName(h.names, nick)
+	users, count := h.whoLocked(welcomeNames)
+	h.send(m, h.stamp(&Event{Type: TypeWelcome, Nick: nick, Users: users, Count: count}))
 	for _, e := range h.history {
 		h.send(m, e)
 	}
@@ -353,7 +616,7 @@ func (h *Hub) Leave(m *Member, reason string) {
 	}
 	h.remove(m)
 	h.logger.Info("leave", "nick", m.nick, "peer", m.Addr, "reason", reason)
-	h.broadcast(&Event{Type: TypeLeave, Nick: m.nick, Text: reason})
+	h.announce(change{nick: m.nick, reason: reason})
 }
 
 // Say sends a message from m to everyone.
@@ -361,6 +624,7 @@ func (h *Hub) Say(m *Member, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !m.gone {
+		h.flushFor(m.nick)
 		h.broadcast(&Event{Type: TypeMsg, From: m.nick, Text: text})
 	}
 }
@@ -370,6 +634,7 @@ func (h *Hub) Me(m *Member, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !m.gone {
+		h.flushFor(m.nick)
 		h.broadcast(&Event{Type: TypeMe, From: m.nick, Text: text})
 	}
 }
@@ -378,6 +643,7 @@ func (h *Hub) Me(m *Member, text string) {
 func (h *Hub) Private(m *Member, to, text string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.flushFor(m.nick, to)
 	dst, ok := h.members[foldNick(to)]
 	if !ok {
 		if h.bus != nil && h.bus.Holds(to) {
@@ -418,12 +684,15 @@ func (h *Hub) Rename(m *Member, nick string) error {
 		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
 	}
 	old := m.nick
+	h.flushFor(old, nick)
 	delete(h.members, foldNick(old))
+	h.names = deleteName(h.names, old)
 	if h.bus != nil && !sameName {
 		h.bus.Release(old)
 	}
 	m.nick = nick
 	h.members[foldNick(nick)] = m
+	h.names = insertName(h.names, nick)
 	h.broadcast(&Event{Type: TypeNick, Nick: old, NewNick: nick})
 	return nil
 }
@@ -432,19 +701,51 @@ func (h *Hub) Rename(m *Member, nick string) error {
 func (h *Hub) Who() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.whoLocked()
+	names, _ := h.whoLocked(math.MaxInt)
+	return names
 }
 
-func (h *Hub) whoLocked() []string {
-	names := make([]string, 0, len(h.members))
-	for _, m := range h.members {
-		names = append(names, m.nick)
-	}
+// whoLocked returns the first limit nicknames in the room, here and on
+// the other instances, in nickOrder, and how many there are in all. The
+// caller holds h.mu.
+func (h *Hub) whoLocked(limit int) ([]string, int) {
+	var remote []string
 	if h.bus != nil {
-		names = append(names, h.bus.Names()...)
+		remote = h.bus.Names()
+		slices.SortFunc(remote, nickOrder)
 	}
-	// Sorted so that the names shown first are stable and findable.
-	slices.SortFunc(names, func(a, b string) int { return strings.Compare(foldNick(a), foldNick(b)) })
+	count := len(h.names) + len(remote)
+	names := make([]string, 0, min(limit, count))
+	local := h.names
+	for len(names) < limit && (len(local) > 0 || len(remote) > 0) {
+		if len(remote) == 0 || len(local) > 0 && nickOrder(local[0], remote[0]) <= 0 {
+			names = append(names, local[0])
+			local = local[1:]
+		} else {
+			names = append(names, remote[0])
+			remote = remote[1:]
+		}
+	}
+	return names, count
+}
+
+// nickOrder sorts nicknames the way they are compared, so that the names
+// shown first are stable and findable.
+func nickOrder(a, b string) int { return strings.Compare(foldNick(a), foldNick(b)) }
+
+// insertName adds nick to names, kept in nickOrder: a room of 10,000 keeps
+// its list sorted as people come and go rather than sorting it for each
+// newcomer's welcome.
+func insertName(names []string, nick string) []string {
+	i, _ := slices.BinarySearchFunc(names, nick, nickOrder)
+	return slices.Insert(names, i, nick)
+}
+
+// deleteName removes nick from names, kept in nickOrder.
+func deleteName(names []string, nick string) []string {
+	if i, ok := slices.BinarySearchFunc(names, nick, nickOrder); ok {
+		return slices.Delete(names, i, i+1)
+	}
 	return names
 }
 
@@ -474,6 +775,7 @@ func (h *Hub) Kick(by, nick, reason string) error {
 }
 
 func (h *Hub) kickLocked(m *Member, by, reason string) {
+	h.flushFor(m.nick)
 	e := h.stamp(&Event{Type: TypeKick, Nick: m.nick, By: by, Text: reason})
 	// The kicked member hears it first, then its queue is closed so its
 	// transport writes it and hangs up.
@@ -538,6 +840,9 @@ func (h *Hub) Notice(text string) {
 func (h *Hub) Announce(text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.pending) > 0 {
+		h.flushPending()
+	}
 	h.broadcast(&Event{Type: TypeSystem, Text: text})
 }
 
@@ -551,13 +856,25 @@ func (h *Hub) Close() {
 	if h.closed {
 		return
 	}
+	if len(h.pending) > 0 {
+		h.flushPending()
+	}
 	h.closed = true
+	if h.window != nil {
+		h.window.Stop()
+		h.window = nil
+	}
 	h.deliver(h.stamp(&Event{Type: TypeSystem, Text: "server shutting down; goodbye"}))
+	h.names = nil // everyone goes: no need to keep it sorted one by one
+	var names []string
 	for _, m := range h.members {
-		if h.bus != nil {
-			h.bus.Publish(h.stamp(&Event{Type: TypeLeave, Nick: m.nick, Text: "their server shut down"}))
-		}
+		names = append(names, m.nick)
 		h.remove(m)
+	}
+	if h.bus != nil {
+		for _, e := range listEvents(TypeLeave, "their server shut down", names) {
+			h.bus.Publish(h.stamp(e))
+		}
 	}
 }
 

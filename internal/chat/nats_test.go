@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,9 +63,9 @@ func TestNATSThreeInstances(t *testing.T) {
 	for i := range in {
 		users[i] = join(t, in[i].addr, fmt.Sprintf("user%d", i))
 	}
-	// Everyone hears every later join, from every instance.
-	users[0].expect("*** user1 joined")
-	users[0].expect("*** user2 joined")
+	// Everyone hears every later join, from every instance; from two
+	// instances, in either order.
+	users[0].expectAll("*** user1 joined", "*** user2 joined")
 	users[1].expect("*** user2 joined")
 
 	// Nicknames are unique across instances, whatever the case.
@@ -99,9 +100,9 @@ func TestNATSThreeInstances(t *testing.T) {
 		}
 	}
 
-	// /who lists users on every instance.
-	users[1].send("/who")
-	users[1].expect("*** here (3): user0, user1, user2")
+	// /who lists users on every instance, once each instance has seen the
+	// others' claims (a key-value watch, which may lag a join).
+	users[1].expectWho("*** here (3): user0, user1, user2")
 
 	// A private message crosses instances and reaches only its addressee.
 	users[0].send("/msg user2 just between us")
@@ -127,6 +128,42 @@ func TestNATSThreeInstances(t *testing.T) {
 	again := join(t, in[2].addr, "user1")
 	again.send("back")
 	users[0].expect("<user1> back")
+}
+
+// expectAll reads lines until it has seen every one of want, in any order.
+func (c *chatClient) expectAll(want ...string) {
+	c.t.Helper()
+	missing := make(map[string]bool)
+	for _, w := range want {
+		missing[w] = true
+	}
+	for range 100 {
+		delete(missing, c.line())
+		if len(missing) == 0 {
+			return
+		}
+	}
+	c.t.Fatalf("never got %q", want)
+}
+
+// expectWho asks /who until the answer is want, for at most 10 seconds.
+func (c *chatClient) expectWho(want string) {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.send("/who")
+		got := c.line()
+		for !strings.HasPrefix(got, "*** here (") {
+			got = c.line()
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("/who = %q, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestNATSLost(t *testing.T) {
@@ -156,5 +193,59 @@ func TestClaimWithoutBus(t *testing.T) {
 	}
 	if err := h.Join(h.NewMember(netip.Addr{}, nil), "SOLO"); !errors.Is(err, ErrNickTaken) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestNATSBatch checks that a batch of joins made on one instance reaches
+// the members of another once, in order with the messages around it.
+func TestNATSBatch(t *testing.T) {
+	ns := startNATS(t)
+	var hubs []*Hub
+	for _, cfg := range []HubConfig{{BatchAbove: 2, BatchWindow: 300 * time.Millisecond, History: -1}, {History: -1}} {
+		h := NewHub(cfg)
+		bus, err := ConnectNATS(t.Context(), ns.ClientURL(), h, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		hubs = append(hubs, h)
+	}
+	a, b := hubs[0], hubs[1]
+	ms := fill(t, a, 4)
+	bob := b.NewMember(netip.Addr{}, nil)
+	if err := b.Join(bob, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		until(t, m, "*** bob joined")
+	}
+	// Whatever A published before reaches bob before this.
+	a.Say(ms[3], "ready")
+	until(t, bob, "<u3> ready")
+	for _, m := range ms {
+		until(t, m, "<u3> ready")
+	}
+
+	quiet(t, a)
+	var burst []*Member
+	for i := range 6 {
+		m := a.NewMember(netip.Addr{}, nil)
+		if err := a.Join(m, fmt.Sprintf("x%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		burst = append(burst, m)
+	}
+	a.Say(burst[5], "marker")
+	want := []string{"*** x0 joined", "*** joined: x1, x2, x3, x4, x5", "<x5> marker"}
+	if got := until(t, bob, "<x5> marker"); !slices.Equal(got, want) {
+		t.Errorf("bob on the other instance got %q, want %q", got, want)
+	}
+	if got := until(t, ms[0], "<x5> marker"); !slices.Equal(got, want) {
+		t.Errorf("u0 on the same instance got %q, want %q", got, want)
+	}
+	// A second marker proves nothing came twice in between.
+	b.Say(bob, "end")
+	if got := until(t, bob, "<bob> end"); !slices.Equal(got, []string{"<bob> end"}) {
+		t.Errorf("bob then got %q, want only his own message", got)
 	}
 }

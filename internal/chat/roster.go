@@ -3,13 +3,17 @@ package chat
 import "strings"
 
 // RosterChange is what one server line of the TCP protocol says about who
-// is here, for clients that keep a who-list.
+// is here, for clients that keep a who-list. A client applies Set, then
+// Remove, then Add.
 type RosterChange struct {
 	// Set, when not nil, replaces the list (welcome and /who lines; it
 	// may be only the first names of a large room).
 	Set []string
-	// Add and Remove name one member each.
-	Add, Remove string
+	// Remove and Add name those who left and joined: one each for a
+	// single announcement, many for a batch ("*** joined: a, b, c").
+	Remove, Add []string
+	// Rename says that Remove[0] is now known as Add[0].
+	Rename bool
 }
 
 // ParseRoster reads a server line and reports how it changes the who-list,
@@ -35,18 +39,52 @@ func ParseRoster(line string) (RosterChange, bool) {
 		}
 		return RosterChange{Set: names}, names != nil
 	}
+	// Batches: "joined: a, b" and "left (REASON): a, b". The reason is
+	// free text, so the list starts after the last "): ", which no
+	// nickname contains.
+	if list, ok := strings.CutPrefix(rest, "joined: "); ok {
+		names, ok := nickList(list)
+		return RosterChange{Add: names}, ok
+	}
+	if strings.HasPrefix(rest, "left (") {
+		if i := strings.LastIndex(rest, "): "); i >= 0 {
+			names, ok := nickList(rest[i+len("): "):])
+			return RosterChange{Remove: names}, ok
+		}
+	}
 	nick, verb, ok := strings.Cut(rest, " ")
-	if !ok || CheckNick(nick) != nil && !strings.EqualFold(nick, AdminNick) {
+	if !ok || !validNick(nick) {
 		return RosterChange{}, false
 	}
 	switch {
 	case verb == "joined":
-		return RosterChange{Add: nick}, true
+		return RosterChange{Add: []string{nick}}, true
 	case strings.HasPrefix(verb, "left ("), strings.HasPrefix(verb, "was kicked by "):
-		return RosterChange{Remove: nick}, true
+		return RosterChange{Remove: []string{nick}}, true
 	case strings.HasPrefix(verb, "is now known as "):
 		newNick := strings.TrimPrefix(verb, "is now known as ")
-		return RosterChange{Remove: nick, Add: newNick}, true
+		if !validNick(newNick) {
+			return RosterChange{}, false
+		}
+		return RosterChange{Remove: []string{nick}, Add: []string{newNick}, Rename: true}, true
 	}
 	return RosterChange{}, false
+}
+
+// nickList splits "a, b, c", reporting false unless every name is a
+// nickname.
+func nickList(list string) ([]string, bool) {
+	names := strings.Split(list, ", ")
+	for _, n := range names {
+		if !validNick(n) {
+			return nil, false
+		}
+	}
+	return names, true
+}
+
+// validNick reports whether n can be someone in the room: a valid
+// nickname, or an instance's console admin.
+func validNick(n string) bool {
+	return CheckNick(n) == nil || strings.EqualFold(n, AdminNick)
 }

@@ -54,14 +54,9 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 		return err
 	}
 	m := h.Hub.NewMember(c.Peer(), func() { c.Close() })
-	if joined, err := h.join(c, m); !joined {
-		return err
-	}
 	var readerDone atomic.Bool
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		if !writeEvents(c, m, func(e *Event) []byte { return e.Line() }) {
+	written := m.Drain(func(batch []*Event) error { return writeLines(c, batch) }, func(err error) {
+		if err != nil {
 			// The client does not take what is sent (write timeout) or
 			// is gone: cut the connection so the reader sees it too.
 			c.Close()
@@ -77,7 +72,10 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 		// notice.
 		c.CloseWrite()
 		time.AfterFunc(time.Second, func() { c.Close() })
-	}()
+	})
+	if joined, err := h.join(c, m); !joined {
+		return err
+	}
 	reason, err := h.readLoop(ctx, c, m)
 	readerDone.Store(true)
 	h.Hub.Leave(m, reason)
@@ -98,7 +96,7 @@ func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
 		}
 		nick, err := CleanText(line)
 		if err == nil {
-			err = h.Hub.Join(m, nick)
+			err = joinAside(h.Hub, m, nick)
 		}
 		if err == nil {
 			return true, nil
@@ -117,40 +115,64 @@ func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
 	return false, errors.New("chat: no acceptable nickname")
 }
 
-// writeEvents writes the member's events, each batch of queued events in as
-// few writes as possible, until the member is out of the room or a write
-// fails (the reader then finds the connection dead and the member leaves).
-// It reports whether it ended because the member left rather than on a
-// failed write.
-func writeEvents(w io.Writer, m *Member, encode func(*Event) []byte) bool {
+// joinAside joins m to hub on a goroutine of its own and waits for it.
+// The reader's goroutine lives as long as the connection, and a goroutine's
+// stack keeps the size its deepest call gave it: joining, which logs,
+// would double it for good, where reading a line needs little.
+func joinAside(hub *Hub, m *Member, nick string) error {
+	errc := make(chan error, 1)
+	go func() { errc <- hub.Join(m, nick) }()
+	return <-errc
+}
+
+// writeEvents writes the member's events as lines until the member is out
+// of the room or a write fails (the reader then finds the connection dead
+// and the member leaves). It reports whether it ended because the member
+// left rather than on a failed write.
+func writeEvents(w io.Writer, m *Member) bool {
 	var batch []*Event
-	var buf []byte
 	for {
 		var ok bool
 		batch, ok = m.Take(batch[:0])
-		for _, e := range batch {
-			buf = append(buf, encode(e)...)
-			if len(buf) >= maxBatch {
-				if _, err := w.Write(buf); err != nil {
-					return false
-				}
-				buf = buf[:0]
-			}
-		}
-		if len(buf) > 0 {
-			if _, err := w.Write(buf); err != nil {
-				return false
-			}
-		}
+		err := writeLines(w, batch)
 		clear(batch)
-		if cap(buf) > maxBatch {
-			buf = nil // do not keep a burst's buffer for an idle member
+		if cap(batch) > 64 {
+			batch = nil // do not keep a burst's array for an idle member
 		}
-		buf = buf[:0]
+		if err != nil {
+			return false
+		}
 		if !ok {
 			return true
 		}
 	}
+}
+
+// writeLines writes batch as lines, in as few writes as possible.
+func writeLines(w io.Writer, batch []*Event) error {
+	if len(batch) == 1 {
+		_, err := w.Write(batch[0].Line())
+		return err
+	}
+	n := 0
+	for _, e := range batch {
+		n += len(e.Line())
+	}
+	buf := make([]byte, 0, min(n, maxBatch))
+	for _, e := range batch {
+		buf = append(buf, e.Line()...)
+		if len(buf) >= maxBatch {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		_, err := w.Write(buf)
+		return err
+	}
+	return nil
 }
 
 // readLoop handles the client's lines until it quits or fails; it returns

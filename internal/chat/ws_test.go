@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +132,42 @@ func TestWebSocketBadInput(t *testing.T) {
 		t.Errorf("oversized: %v, want StatusMessageTooBig", err)
 	}
 	waitFor(t, func() bool { return hub.Len() == 0 })
+}
+
+// TestWebSocketBatch checks that a batch of joins and leaves reaches a
+// WebSocket client as one event carrying the list.
+func TestWebSocketBatch(t *testing.T) {
+	hub := NewHub(HubConfig{BatchAbove: 2, BatchWindow: time.Hour, History: -1})
+	ts := httptest.NewServer(&Handler{Hub: hub})
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http")
+	web := wsJoin(t, url, "webuser")
+	web.expect(TypeWelcome, nil)
+	var ms []*Member
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		m := hub.NewMember(netip.Addr{}, nil)
+		if err := hub.Join(m, n); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	// a and b join a small room, c a big one (at once, opening a
+	// window); d and e wait in the batch until c says something.
+	hub.Leave(ms[1], "quit")
+	hub.Leave(ms[2], "quit")
+	hub.Announce("flush")
+	for _, want := range []string{"a", "b", "c"} {
+		if e := web.expect(TypeJoin, nil); e.Nick != want {
+			t.Errorf("join event %+v, want %s alone", e, want)
+		}
+	}
+	e := web.expect(TypeJoin, nil)
+	if e.Nick != "" || strings.Join(e.Users, ",") != "d,e" {
+		t.Errorf("batch event %+v, want users d,e", e)
+	}
+	e = web.expect(TypeLeave, nil)
+	if e.Nick != "" || strings.Join(e.Users, ",") != "b,c" || e.Text != "quit" {
+		t.Errorf("batch event %+v, want users b,c leaving (quit)", e)
+	}
+	web.expect(TypeSystem, func(e *Event) bool { return e.Text == "flush" })
 }

@@ -141,14 +141,27 @@ func (m *Model) applyRoster(rc chat.RosterChange) {
 	if rc.Set != nil {
 		m.who = slices.Clone(rc.Set)
 	}
-	if rc.Remove != "" {
-		m.who = slices.DeleteFunc(m.who, func(n string) bool { return strings.EqualFold(n, rc.Remove) })
-		if strings.EqualFold(rc.Remove, m.nick) && rc.Add != "" {
-			m.nick = rc.Add
+	if len(rc.Remove) > 0 {
+		gone := make(map[string]bool, len(rc.Remove))
+		for _, n := range rc.Remove {
+			gone[strings.ToLower(n)] = true
+		}
+		m.who = slices.DeleteFunc(m.who, func(n string) bool { return gone[strings.ToLower(n)] })
+		if rc.Rename && strings.EqualFold(rc.Remove[0], m.nick) {
+			m.nick = rc.Add[0]
 		}
 	}
-	if rc.Add != "" && !slices.Contains(m.who, rc.Add) {
-		m.who = append(m.who, rc.Add)
+	if len(rc.Add) > 0 {
+		here := make(map[string]bool, len(m.who))
+		for _, n := range m.who {
+			here[strings.ToLower(n)] = true
+		}
+		for _, n := range rc.Add {
+			if !here[strings.ToLower(n)] {
+				here[strings.ToLower(n)] = true
+				m.who = append(m.who, n)
+			}
+		}
 	}
 	slices.SortFunc(m.who, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 }

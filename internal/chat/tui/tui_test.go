@@ -98,3 +98,38 @@ func TestHistoryBounded(t *testing.T) {
 		t.Errorf("kept %d lines, want %d", len(m.lines), maxLines)
 	}
 }
+
+// TestModelBatches follows a big room's who-list through batched joins and
+// leaves, a leave of someone whose join came in the same burst, a kick and
+// a rename, as the server announces them.
+func TestModelBatches(t *testing.T) {
+	m := New("alice", "x", func(string) {})
+	tests := []struct {
+		line string
+		want string
+	}{
+		{"*** welcome, alice; here (3): alice, bob, carol", "alice,bob,carol"},
+		{"*** joined: dave, erin, frank", "alice,bob,carol,dave,erin,frank"},
+		{"*** joined: Gina, alice", "alice,bob,carol,dave,erin,frank,Gina"}, // ourselves, in the batch of our join: no double
+		{"*** joined: hank", "alice,bob,carol,dave,erin,frank,Gina,hank"},
+		{"*** left (quit): dave, hank", "alice,bob,carol,erin,frank,Gina"},
+		{"*** left (quit: see you): later): erin", "alice,bob,carol,frank,Gina"},
+		{"*** left (timeout): nobody", "alice,bob,carol,frank,Gina"},
+		{"*** frank was kicked by admin (spam)", "alice,bob,carol,Gina"},
+		{"*** gina is now known as ginny", "alice,bob,carol,ginny"},
+		{"<bob> *** joined: mallory", "alice,bob,carol,ginny"},
+		{"*** alice is now known as ali", "ali,bob,carol,ginny"},
+	}
+	for _, tt := range tests {
+		m.Update(LineMsg(tt.line))
+		if got := strings.Join(m.who, ","); got != tt.want {
+			t.Errorf("after %q: who = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	if m.nick != "ali" {
+		t.Errorf("nick = %q after our rename", m.nick)
+	}
+	if !strings.Contains(m.View().Content, "4 here") {
+		t.Errorf("view lacks the count:\n%s", m.View().Content)
+	}
+}
