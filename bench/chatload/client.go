@@ -87,24 +87,36 @@ const (
 	kindLeave      // someone left: "*** u5 left (...)", "<announce> <user5> is disconnected."
 )
 
-func classify(line []byte) kind {
+// classify sorts a line, and says how many people it announces: netkit
+// announces the joins and leaves of a burst in a big room together, as
+// "*** joined: u5, u6, u7" and "*** left (REASON): u5, u6".
+func classify(line []byte) (kind, int) {
 	line = bytes.TrimRight(line, "\r\n")
+	if list, ok := bytes.CutPrefix(line, []byte("*** joined: ")); ok {
+		return kindJoin, bytes.Count(list, []byte(", ")) + 1
+	}
+	if bytes.HasPrefix(line, []byte("*** left (")) {
+		// The reason is free text: the list follows the last "): ".
+		if i := bytes.LastIndex(line, []byte("): ")); i >= 0 {
+			return kindLeave, bytes.Count(line[i:], []byte(", ")) + 1
+		}
+	}
 	switch {
 	case bytes.HasPrefix(line, []byte("*** ")) && bytes.HasSuffix(line, []byte(" joined")),
 		bytes.HasPrefix(line, []byte("<announce> ")) && bytes.Contains(line, []byte(" is connected as ")):
-		return kindJoin
+		return kindJoin, 1
 	case bytes.HasPrefix(line, []byte("*** ")) && bytes.Contains(line, []byte(" left (")),
 		bytes.HasPrefix(line, []byte("<announce> ")) && bytes.HasSuffix(line, []byte(" is disconnected.")):
-		return kindLeave
+		return kindLeave, 1
 	}
-	return kindOther
+	return kindOther, 1
 }
 
 // counters are shared by every client, for watching progress.
 type counters struct {
 	delivered atomic.Int64 // messages received, duplicates included
-	joins     atomic.Int64 // join announcements received
-	leaves    atomic.Int64 // leave announcements received
+	joins     atomic.Int64 // joins announced, counting each name in a batch
+	leaves    atomic.Int64 // leaves announced, counting each name in a batch
 	other     atomic.Int64 // every other line
 	ended     atomic.Int64 // clients whose connection ended before teardown
 }
@@ -158,11 +170,11 @@ func (c *client) read(ctr *counters, tearingDown *atomic.Bool) {
 		now := time.Now().UnixNano()
 		s, n, t, ok := parseMsg(line)
 		if !ok {
-			switch classify(line) {
+			switch k, n := classify(line); k {
 			case kindJoin:
-				ctr.joins.Add(1)
+				ctr.joins.Add(int64(n))
 			case kindLeave:
-				ctr.leaves.Add(1)
+				ctr.leaves.Add(int64(n))
 			default:
 				if bytes.Contains(line, []byte("MSG ")) {
 					c.bad++

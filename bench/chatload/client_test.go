@@ -54,19 +54,25 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		line string
 		want kind
+		n    int
 	}{
-		{"*** u5 joined\n", kindJoin},
-		{"<announce> 127.0.0.1 is connected as <user5>.\n", kindJoin},
-		{"*** u5 left (quit)\n", kindLeave},
-		{"*** u5 left (too slow: did not read its messages)\n", kindLeave},
-		{"<announce> <user5> is disconnected.\n", kindLeave},
-		{"*** welcome, u5; here (1): u5\n", kindOther},
-		{"<announce> already connected: nobody.\n", kindOther},
-		{"<u1> I joined\n", kindOther},
+		{"*** u5 joined\n", kindJoin, 1},
+		{"<announce> 127.0.0.1 is connected as <user5>.\n", kindJoin, 1},
+		{"*** u5 left (quit)\n", kindLeave, 1},
+		{"*** u5 left (too slow: did not read its messages)\n", kindLeave, 1},
+		{"<announce> <user5> is disconnected.\n", kindLeave, 1},
+		{"*** joined: u5, u6, u7\n", kindJoin, 3},
+		{"*** joined: u5\n", kindJoin, 1},
+		{"*** left (quit): u5, u6\n", kindLeave, 2},
+		{"*** left (quit: a, b): c): u5, u6\n", kindLeave, 2},
+		{"*** welcome, u5; here (1): u5\n", kindOther, 1},
+		{"<announce> already connected: nobody.\n", kindOther, 1},
+		{"<u1> I joined\n", kindOther, 1},
+		{"<u1> *** joined: a, b\n", kindOther, 1},
 	}
 	for _, tt := range tests {
-		if got := classify([]byte(tt.line)); got != tt.want {
-			t.Errorf("classify(%q) = %d, want %d", tt.line, got, tt.want)
+		if got, n := classify([]byte(tt.line)); got != tt.want || n != tt.n {
+			t.Errorf("classify(%q) = %d, %d; want %d, %d", tt.line, got, n, tt.want, tt.n)
 		}
 	}
 }

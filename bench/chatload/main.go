@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
 func main() {
@@ -200,39 +202,13 @@ func (o *options) dialRateFor(target string) float64 {
 	return 1000
 }
 
-// raiseNoFile lifts RLIMIT_NOFILE so that this process and the server,
-// which inherits it, can each hold need descriptors.
-func raiseNoFile(need uint64) (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Max < need {
-		// Only with CAP_SYS_RESOURCE; otherwise keep the hard limit.
-		want := syscall.Rlimit{Cur: need, Max: need}
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-			lim = want
-		}
-	}
-	lim.Cur = lim.Max
-	// Setting it explicitly, even unchanged, makes the child inherit it:
-	// Go restores the original soft limit in children otherwise.
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Cur < need {
-		return lim.Cur, fmt.Errorf("open file limit is %d, need %d for %d clients: raise it (ulimit -Hn, as root) or use fewer -clients", lim.Cur, need, need-256)
-	}
-	return lim.Cur, nil
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "chatload: "+format+"\n", a...) }
-	nofile, err := raiseNoFile(uint64(o.clients) + 256)
+	nofile, err := benchproc.RaiseNoFile(uint64(o.clients)+256, "-clients")
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
 // report is everything one run measured; it is also the -json output.
@@ -56,11 +58,11 @@ type report struct {
 		MachineCPUPct float64 `json:"machine_cpu_pct"`
 	} `json:"send"`
 	Mem struct {
-		Baseline     memInfo `json:"baseline"`
-		AfterJoins   memInfo `json:"after_joins"`
-		AfterSends   memInfo `json:"after_sends"`
-		PerClientKiB float64 `json:"rss_per_client_kib"`
-		PeakKiB      int64   `json:"peak_kib"`
+		Baseline     benchproc.Mem `json:"baseline"`
+		AfterJoins   benchproc.Mem `json:"after_joins"`
+		AfterSends   benchproc.Mem `json:"after_sends"`
+		PerClientKiB float64       `json:"rss_per_client_kib"`
+		PeakKiB      int64         `json:"peak_kib"`
 	} `json:"server_memory"`
 	// Ends lists clients whose connection ended before the teardown.
 	Ends         []string `json:"early_ends,omitempty"`

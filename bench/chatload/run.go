@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
 // runOne runs the whole benchmark against one target and returns its
@@ -22,7 +24,7 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 		Target: target,
 		Config: config{Clients: o.clients, Senders: o.senders, Messages: o.messages, Interval: o.interval.String(),
 			Stagger: o.stagger, DialRate: o.dialRateFor(target), SourceAddrs: len(srcs)},
-		Machine: machine{CPUs: runtime.NumCPU(), ClientProcs: runtime.GOMAXPROCS(0), NoFile: nofile, LoadStart: loadAvg()},
+		Machine: machine{CPUs: runtime.NumCPU(), ClientProcs: runtime.GOMAXPROCS(0), NoFile: nofile, LoadStart: benchproc.LoadAvg()},
 	}
 	var srv *server
 	var err error
@@ -35,7 +37,7 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 				pkg = "./bench/chatload/nkprof"
 			}
 			logf("building %s", pkg)
-			if bin, err = buildNetkit(ctx, pkg, tmp); err != nil {
+			if bin, err = benchproc.Build(ctx, pkg, tmp, filepath.Base(pkg)); err != nil {
 				return nil, err
 			}
 		}
@@ -46,16 +48,16 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	if err != nil {
 		return nil, err
 	}
-	rep.Server = serverInfo{Bin: srv.bin, Args: srv.args, Env: srv.env, PID: srv.pid, Addr: srv.addr.String()}
-	logf("%s: pid %d on %s; load average %.2f", target, srv.pid, srv.addr, rep.Machine.LoadStart)
+	rep.Server = serverInfo{Bin: srv.Bin, Args: srv.Args, Env: srv.Env, PID: srv.PID, Addr: srv.addr.String()}
+	logf("%s: pid %d on %s; load average %.2f", target, srv.PID, srv.addr, rep.Machine.LoadStart)
 	var prof *profiler
 	if target == targetNetkit && o.pprofDir != "" {
 		if srv.pprof == "" {
-			srv.stop(o.grace)
+			srv.Stop(o.grace)
 			return nil, fmt.Errorf("-pprof: the server printed no pprof address (is -bin an nkprof build?)")
 		}
 		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
-			srv.stop(o.grace)
+			srv.Stop(o.grace)
 			return nil, err
 		}
 		prof = &profiler{base: srv.pprof, dir: o.pprofDir}
@@ -82,9 +84,9 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 			}
 		}
 		t0 := time.Now()
-		rep.Server.Exit = srv.stop(o.grace)
+		rep.Server.Exit = srv.Stop(o.grace)
 		rep.Server.ExitSeconds = time.Since(t0).Seconds()
-		rep.Server.CPUAtExit = cpuAtExit(srv)
+		rep.Server.CPUAtExit = srv.CPUAtExit().Seconds()
 		logf("%s: server %s in %.1fs", target, rep.Server.Exit, rep.Server.ExitSeconds)
 		for _, c := range clients {
 			c.conn.Close()
@@ -100,7 +102,7 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	defer teardown()
 
 	sleep(ctx, o.settle)
-	if rep.Mem.Baseline, err = readMem(srv.pid); err != nil {
+	if rep.Mem.Baseline, err = benchproc.ReadMem(srv.PID); err != nil {
 		return rep, err
 	}
 
@@ -112,9 +114,9 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	if prof != nil {
 		joinCPU = prof.cpu(ctx, "cpu-join", min(time.Duration(float64(o.clients)/cfg.rate*float64(time.Second))+time.Second, 60*time.Second))
 	}
-	cpu0, mach0 := cpuTime(srv.pid), machineBusy()
-	dr := dialAll(ctx, cfg, &ctr, &tearingDown, func() bool { return !srv.alive() }, func(launched, joined int) {
-		m, _ := readMem(srv.pid)
+	cpu0, mach0 := srvCPU(srv), machineBusy()
+	dr := dialAll(ctx, cfg, &ctr, &tearingDown, func() bool { return !srv.Alive() }, func(launched, joined int) {
+		m, _ := benchproc.ReadMem(srv.PID)
 		logf("%s: %d launched, %d joined, %d join notices, server RSS %d MiB", target, launched, joined, ctr.joins.Load(), m.RSS>>10)
 	})
 	clients = dr.clients
@@ -132,11 +134,14 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	rep.Join.Latency = durationStats(joinTimes)
 	logf("%s: %d of %d joined in %.1fs", target, len(clients), o.clients, dr.elapsed.Seconds())
 	if len(clients) == 0 {
-		return rep, fmt.Errorf("no client joined: %v\nserver's last words:\n%s", dr.firstErr, srv.tail)
+		return rep, fmt.Errorf("no client joined: %v\nserver's last words:\n%s", dr.firstErr, srv.Tail)
 	}
 
 	// Everyone is told of every join: wait for those to arrive and the
-	// server to go quiet before measuring its memory.
+	// server to go quiet before measuring its memory. Of each two
+	// clients, the one there first hears of the other; netkit's batches
+	// of joins also reach those who joined in the same window, itself
+	// included, so on netkit this is a lower bound.
 	j := int64(len(clients))
 	rep.Join.NoticesExpected = j * (j - 1) / 2
 	if o.holdOnly {
@@ -152,19 +157,19 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	rep.Join.LeaveNotices = ctr.leaves.Load()
 	rep.Join.ClientsCut = ctr.ended.Load()
 	busy := dr.elapsed + waited
-	rep.Join.ServerCPUPct = pct(cpuTime(srv.pid)-cpu0, busy)
+	rep.Join.ServerCPUPct = pct(srvCPU(srv)-cpu0, busy)
 	rep.Join.MachineCPUPct = pct(machineBusy()-mach0, busy)
 	if joinCPU != nil {
 		if err := joinCPU(); err != nil {
 			logf("cpu profile of the joins: %v", err)
 		}
 	}
-	if !srv.alive() {
+	if !srv.Alive() {
 		rep.Survived = false
-		rep.SurvivalNote = "exited during the joins: " + fmt.Sprint(srv.err)
-		return rep, fmt.Errorf("the server exited during the joins (%v); its last words:\n%s", srv.err, srv.tail)
+		rep.SurvivalNote = "exited during the joins: " + fmt.Sprint(srv.Err())
+		return rep, fmt.Errorf("the server exited during the joins (%v); its last words:\n%s", srv.Err(), srv.Tail)
 	}
-	if rep.Mem.AfterJoins, err = readMem(srv.pid); err != nil {
+	if rep.Mem.AfterJoins, err = benchproc.ReadMem(srv.PID); err != nil {
 		return rep, err
 	}
 	rep.Mem.PerClientKiB = float64(rep.Mem.AfterJoins.RSS-rep.Mem.Baseline.RSS) / float64(len(clients))
@@ -180,12 +185,12 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	if o.holdOnly {
 		rep.HoldOnly = true
 		rep.Mem.AfterSends, rep.Mem.PeakKiB = rep.Mem.AfterJoins, rep.Mem.AfterJoins.HWM
-		rep.Survived = srv.alive()
+		rep.Survived = srv.Alive()
 		if err := srv.probe(o.timeout); err != nil {
 			rep.Survived = false
 			rep.SurvivalNote = "a new client got nowhere: " + err.Error()
 		}
-		rep.Machine.LoadEnd = loadAvg()
+		rep.Machine.LoadEnd = benchproc.LoadAvg()
 		teardown()
 		return rep, nil
 	}
@@ -212,11 +217,11 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 		sendCPU = prof.cpu(ctx, "cpu-send", time.Duration(o.messages)*o.interval+time.Second)
 	}
 	d0 := ctr.delivered.Load()
-	cpu0, mach0, self0 := cpuTime(srv.pid), machineBusy(), selfCPU()
+	cpu0, mach0, self0 := srvCPU(srv), machineBusy(), benchproc.SelfCPU()
 	sr := sendAll(ctx, live, o.senders, o.messages, o.interval, o.stagger, o.timeout)
 	expected := sr.sent * recipients
 	drained := waitDrain(ctx, &ctr, d0+expected, o.drain, srv)
-	cpu1, mach1, self1 := cpuTime(srv.pid), machineBusy(), selfCPU()
+	cpu1, mach1, self1 := srvCPU(srv), machineBusy(), benchproc.SelfCPU()
 	measured := time.Since(sr.start)
 	if sendCPU != nil {
 		if err := sendCPU(); err != nil {
@@ -234,20 +239,20 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 	rep.Send.LeaveNotices = ctr.leaves.Load() - rep.Join.LeaveNotices
 
 	// The server's state at the end, before anyone hangs up.
-	if m, err := readMem(srv.pid); err == nil {
+	if m, err := benchproc.ReadMem(srv.PID); err == nil {
 		rep.Mem.AfterSends = m
 		rep.Mem.PeakKiB = m.HWM
 	}
-	rep.Survived = srv.alive()
+	rep.Survived = srv.Alive()
 	if rep.Survived {
 		if err := srv.probe(o.timeout); err != nil {
 			rep.Survived = false
 			rep.SurvivalNote = "running, but a new client got nowhere: " + err.Error()
 		}
 	} else {
-		rep.SurvivalNote = fmt.Sprintf("exited: %v", srv.err)
+		rep.SurvivalNote = fmt.Sprintf("exited: %v", srv.Err())
 	}
-	rep.Machine.LoadEnd = loadAvg()
+	rep.Machine.LoadEnd = benchproc.LoadAvg()
 
 	teardownAt := time.Now()
 	teardown()
@@ -308,7 +313,7 @@ func waitQuiet(ctx context.Context, ctr *counters, quiet, limit time.Duration, s
 		switch {
 		case still >= quiet && done():
 			return true, now.Sub(start)
-		case still >= 5*quiet, now.Sub(start) >= limit, ctx.Err() != nil, !srv.alive():
+		case still >= 5*quiet, now.Sub(start) >= limit, ctx.Err() != nil, !srv.Alive():
 			return done(), now.Sub(start)
 		}
 	}
@@ -327,7 +332,7 @@ func waitDrain(ctx context.Context, ctr *counters, want int64, stall time.Durati
 		if n != last {
 			last, lastChange = n, now
 		}
-		if now.Sub(lastChange) >= stall || ctx.Err() != nil || !srv.alive() {
+		if now.Sub(lastChange) >= stall || ctx.Err() != nil || !srv.Alive() {
 			return false
 		}
 		sleep(ctx, 10*time.Millisecond)
@@ -420,11 +425,11 @@ func latencyStats(us []int32) latency {
 		Mean: float64(sum) / float64(len(us)) / 1000}
 }
 
-// cpuAtExit is the CPU time the server had used when it exited, from the
-// exit status's rusage.
-func cpuAtExit(s *server) float64 {
-	if s.cmd.ProcessState == nil {
-		return 0
-	}
-	return (s.cmd.ProcessState.UserTime() + s.cmd.ProcessState.SystemTime()).Seconds()
+// srvCPU returns the CPU time the server has used, zero if it cannot tell.
+func srvCPU(s *server) time.Duration {
+	d, _ := benchproc.CPUTime(s.PID)
+	return d
 }
+
+// machineBusy returns the machine-wide busy CPU time.
+func machineBusy() time.Duration { return benchproc.ReadMachineCPU().Busy }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
 func main() {
@@ -158,32 +160,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return &o, nil
 }
 
-// raiseNoFile lifts RLIMIT_NOFILE as far as allowed, so that this process
-// and the server, which inherits it, can each hold need descriptors.
-func raiseNoFile(need uint64) (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Max < need {
-		// Only with CAP_SYS_RESOURCE; otherwise keep the hard limit.
-		want := syscall.Rlimit{Cur: need, Max: need}
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-			lim = want
-		}
-	}
-	lim.Cur = lim.Max
-	// Setting it explicitly, even unchanged, makes the child inherit it:
-	// Go restores the original soft limit in children otherwise.
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Cur < need {
-		return lim.Cur, fmt.Errorf("open file limit is %d, need %d for %d connections: raise it (ulimit -Hn, as root) or use fewer -conns", lim.Cur, need, need-256)
-	}
-	return lim.Cur, nil
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -194,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runtime.GOMAXPROCS(o.procs)
 	}
 
-	nofile, err := raiseNoFile(uint64(o.conns) + 256)
+	nofile, err := benchproc.RaiseNoFile(uint64(o.conns)+256, "-conns")
 	if err != nil {
 		return err
 	}
@@ -216,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			pkg = "./bench/echoload/nkprof"
 		}
 		logf("building %s", pkg)
-		if bin, err = buildServer(ctx, pkg, tmp); err != nil {
+		if bin, err = benchproc.Build(ctx, pkg, tmp, "netkit"); err != nil {
 			return err
 		}
 	}
@@ -234,7 +210,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &report{
 		Conns: o.conns, CPUs: runtime.NumCPU(), ClientProcs: runtime.GOMAXPROCS(0), NoFile: nofile,
-		Server: serverInfo{Bin: bin, Args: srvArgs, Env: o.serverEnv, PID: srv.pid, Addr: srv.addr.String()},
+		Server: serverInfo{Bin: bin, Args: srvArgs, Env: o.serverEnv, PID: srv.PID, Addr: srv.addr.String()},
 	}
 	var conns []*conn
 	stopped := false
@@ -248,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, c := range conns {
 			c.c.Close()
 		}
-		rep.Server.Exit = srv.stop(o.grace)
+		rep.Server.Exit = srv.Stop(o.grace)
 		logf("server %s", rep.Server.Exit)
 	}
 	defer teardown()
@@ -259,10 +235,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		prof = &profiler{base: srv.pprof, dir: o.pprofDir}
 	}
-	logf("server pid %d on %s; GOMAXPROCS here %d; %d CPUs", srv.pid, srv.addr, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	logf("server pid %d on %s; GOMAXPROCS here %d; %d CPUs", srv.PID, srv.addr, runtime.GOMAXPROCS(0), runtime.NumCPU())
 
 	sleep(ctx, o.settle)
-	if rep.Mem.Baseline, err = readMem(srv.pid); err != nil {
+	if rep.Mem.Baseline, err = benchproc.ReadMem(srv.PID); err != nil {
 		return err
 	}
 	rep.KernelTCP.Baseline = tcpKernelMem()
@@ -271,12 +247,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	conns, rep.Dial, err = dialAll(ctx, srv.addr, o.conns, o.dialConc, srcs, o.timeout)
 	rep.DialSeconds = rep.Dial.Elapsed.Seconds()
 	if err != nil {
-		return fmt.Errorf("opened %d of %d connections: %w\nserver's last words:\n%s", len(conns), o.conns, err, srv.tail)
+		return fmt.Errorf("opened %d of %d connections: %w\nserver's last words:\n%s", len(conns), o.conns, err, srv.Tail)
 	}
 	logf("opened %d connections in %.2fs", len(conns), rep.DialSeconds)
 
 	sleep(ctx, o.settle)
-	if rep.Mem.Idle, err = readMem(srv.pid); err != nil {
+	if rep.Mem.Idle, err = benchproc.ReadMem(srv.PID); err != nil {
 		return err
 	}
 	rep.KernelTCP.Idle = tcpKernelMem()
@@ -302,19 +278,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if prof != nil {
 		cpuWait = prof.cpu(ctx, o.duration)
 	}
-	srvCPU0, _ := cpuTime(srv.pid)
-	selfCPU0 := selfCPU()
-	mach0 := readMachineCPU()
+	srvCPU0, _ := benchproc.CPUTime(srv.PID)
+	selfCPU0 := benchproc.SelfCPU()
+	mach0 := benchproc.ReadMachineCPU()
 	res := runLoad(ctx, conns, cfg)
-	srvCPU1, _ := cpuTime(srv.pid)
-	selfCPU1 := selfCPU()
-	mach1 := readMachineCPU()
+	srvCPU1, _ := benchproc.CPUTime(srv.PID)
+	selfCPU1 := benchproc.SelfCPU()
+	mach1 := benchproc.ReadMachineCPU()
 	rep.Load.fill(res)
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / res.elapsed.Seconds() }
 	rep.CPU.Server = pct(srvCPU1 - srvCPU0)
 	rep.CPU.Client = pct(selfCPU1 - selfCPU0)
-	rep.CPU.Machine = pct(mach1.busy - mach0.busy)
-	rep.CPU.SoftIRQ = pct(mach1.softirq - mach0.softirq)
+	rep.CPU.Machine = pct(mach1.Busy - mach0.Busy)
+	rep.CPU.SoftIRQ = pct(mach1.SoftIRQ - mach0.SoftIRQ)
 	// With tick-based CPU accounting (the usual kernel configuration) a
 	// process's system time includes the softirq work done on its behalf,
 	// such as loopback delivery, so softirq is part of the two figures above.
@@ -329,7 +305,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	sleep(ctx, o.settle)
-	if rep.Mem.AfterLoad, err = readMem(srv.pid); err != nil {
+	if rep.Mem.AfterLoad, err = benchproc.ReadMem(srv.PID); err != nil {
 		return err
 	}
 	rep.KernelTCP.AfterLoad = tcpKernelMem()

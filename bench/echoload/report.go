@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
 // report is everything one run measured; it is also the -json output.
@@ -20,9 +22,9 @@ type report struct {
 	Dial        dialResult `json:"dial"`
 	DialSeconds float64    `json:"dial_seconds"`
 	Mem         struct {
-		Baseline  memInfo `json:"baseline"`
-		Idle      memInfo `json:"idle"`
-		AfterLoad memInfo `json:"after_load"`
+		Baseline  benchproc.Mem `json:"baseline"`
+		Idle      benchproc.Mem `json:"idle"`
+		AfterLoad benchproc.Mem `json:"after_load"`
 	} `json:"server_memory"`
 	PerConnKiB struct {
 		Idle      float64 `json:"idle"`
