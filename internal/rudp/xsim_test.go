@@ -1751,3 +1751,34 @@ func TestXInboxHugeOpen(t *testing.T) {
 			"and an XInbox with no MaxSize takes it as a transfer of 0 fragments: END then stores an empty file: events %+v", out.Events)
 	}
 }
+
+// TestXInboxRefusesBadNames sends OPENs whose names would lead out of the
+// folder, or onto the store's own files, to an XInbox on a real Store:
+// each is refused with ABORT (code refused) and nothing is written.
+func TestXInboxRefusesBadNames(t *testing.T) {
+	dir := t.TempDir()
+	store, err := OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	in := mustXInbox(t, XInboxConfig{Store: store})
+	hello := xframe(0, 0, wire.HELLO, wire.AppendHello(nil, wire.Hello{Version: wire.Version, Token: 9}))
+	h, _ := xanswer(t, in.Handle(hello, alice, t0))
+	names := []string{"../escape", "..", ".", "/etc/passwd", "a/b", `a\b`, "nul\x00byte", "ctl\x1bname", ".netkit-r-abc.part", ".netkit-1234.part", "\xff\xfe"}
+	for i, name := range names {
+		open := wire.AppendOpen(nil, wire.Open{TID: uint32(i + 1), Kind: wire.KindFile, FragSize: 100, Size: 10, Name: name})
+		out := in.Handle(xframe(h.Session, uint32(i+1), wire.OPEN, open), alice, t0)
+		ah, body := xanswer(t, out)
+		r, err := wire.ParseResult(body)
+		if ah.Type != wire.ABORT || err != nil || r.Code != wire.CodeRefused {
+			t.Errorf("OPEN %q: %v %+v, want ABORT refused", name, ah.Type, r)
+		}
+	}
+	if got := listDir(t, dir); len(got) != 0 {
+		t.Errorf("the folder holds %q", got)
+	}
+	if in.Active() != 0 {
+		t.Errorf("%d transfers active", in.Active())
+	}
+}
