@@ -1,6 +1,9 @@
 package chat
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // RosterChange is what one server line of the TCP protocol says about who
 // is here, for clients that keep a who-list. A client applies Set, then
@@ -14,6 +17,9 @@ type RosterChange struct {
 	Remove, Add []string
 	// Rename says that Remove[0] is now known as Add[0].
 	Rename bool
+	// Count is how many are here in all, with Set: more than len(Set)
+	// when the line names only the first of a large room.
+	Count int
 }
 
 // ParseRoster reads a server line and reports how it changes the who-list,
@@ -37,7 +43,15 @@ func ParseRoster(line string) (RosterChange, bool) {
 				names = append(names, n)
 			}
 		}
-		return RosterChange{Set: names}, names != nil
+		count := len(names)
+		if _, after, ok := strings.Cut(rest, "here ("); ok {
+			if n, _, ok := strings.Cut(after, ")"); ok {
+				if c, err := strconv.Atoi(n); err == nil && c > count {
+					count = c
+				}
+			}
+		}
+		return RosterChange{Set: names, Count: count}, names != nil
 	}
 	// Batches: "joined: a, b" and "left (REASON): a, b". The reason is
 	// free text, so the list starts after the last "): ", which no

@@ -15,9 +15,9 @@ func TestParseRoster(t *testing.T) {
 		want RosterChange
 		ok   bool
 	}{
-		{"welcome", "*** welcome, bob; here (2): alice, bob", RosterChange{Set: []string{"alice", "bob"}}, true},
-		{"welcome, big room", "*** welcome, bob; here (300): a, b and 298 more", RosterChange{Set: []string{"a", "b"}}, true},
-		{"who", "*** here (3): admin, alice, bob", RosterChange{Set: []string{"admin", "alice", "bob"}}, true},
+		{"welcome", "*** welcome, bob; here (2): alice, bob", RosterChange{Set: []string{"alice", "bob"}, Count: 2}, true},
+		{"welcome, big room", "*** welcome, bob; here (300): a, b and 298 more", RosterChange{Set: []string{"a", "b"}, Count: 300}, true},
+		{"who", "*** here (3): admin, alice, bob", RosterChange{Set: []string{"admin", "alice", "bob"}, Count: 3}, true},
 		{"join", "*** carol joined", RosterChange{Add: []string{"carol"}}, true},
 		{"leave", "*** carol left (quit: bye)", RosterChange{Remove: []string{"carol"}}, true},
 		{"kick", "*** carol was kicked by admin (spam)", RosterChange{Remove: []string{"carol"}}, true},

@@ -51,6 +51,10 @@ type Model struct {
 	height int
 	closed error
 	ended  bool
+	// asked is set once the model has asked for the whole who-list, the
+	// welcome naming only the first of a large room; hide hides the
+	// answer, which fills the who-list rather than the history.
+	asked, hide bool
 }
 
 // New returns the model for a client joined as nick at addr.
@@ -128,6 +132,15 @@ func (m *Model) layout() {
 func (m *Model) addLine(line string) {
 	if rc, ok := chat.ParseRoster(line); ok {
 		m.applyRoster(rc)
+		switch {
+		case rc.Set != nil && rc.Count > len(rc.Set) && !m.asked:
+			m.asked, m.hide = true, true
+			m.send("/who")
+		case rc.Set != nil && m.hide && strings.HasPrefix(line, "*** here ("):
+			m.hide = false
+			m.refresh(m.vp.AtBottom())
+			return
+		}
 	}
 	atBottom := m.vp.AtBottom()
 	m.lines = append(m.lines, style(line))

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,5 +132,29 @@ func TestModelBatches(t *testing.T) {
 	}
 	if !strings.Contains(m.View().Content, "4 here") {
 		t.Errorf("view lacks the count:\n%s", m.View().Content)
+	}
+}
+
+// TestModelBigRoom checks that a welcome naming only the first of a large
+// room makes the model ask for the whole list once, and that the answer
+// fills the who-list without flooding the history.
+func TestModelBigRoom(t *testing.T) {
+	var sent []string
+	m := New("alice", "x", func(s string) { sent = append(sent, s) })
+	m.Update(LineMsg("*** welcome, alice; here (4): alice, bob and 2 more"))
+	if !slices.Equal(sent, []string{"/who"}) {
+		t.Fatalf("sent %q, want one /who", sent)
+	}
+	m.Update(LineMsg("*** here (4): alice, bob, carol, dave"))
+	if got := strings.Join(m.who, ","); got != "alice,bob,carol,dave" {
+		t.Errorf("who = %q", got)
+	}
+	if len(m.lines) != 1 {
+		t.Errorf("history %q, want the welcome alone", m.lines)
+	}
+	m.Update(LineMsg("*** here (4): alice, bob, carol, dave")) // a /who the user typed
+	m.Update(LineMsg("*** welcome, alice; here (5): alice, bob and 3 more"))
+	if len(sent) != 1 || len(m.lines) != 3 {
+		t.Errorf("sent %q, history %q: asked again, or hid a /who the user typed", sent, m.lines)
 	}
 }
