@@ -25,7 +25,12 @@ type Conn struct {
 	opened time.Time
 
 	in, out atomic.Int64
-	readErr atomic.Bool // the handler's error came from reading, so a notice can still be written
+	// The read and write deadlines last set, in Unix nanoseconds: a
+	// deadline is moved only when less than the timeout is left, and then
+	// an eighth further, so that a busy connection does not move its
+	// timers on every read and write.
+	readDL, writeDL atomic.Int64
+	readErr         atomic.Bool // the handler's error came from reading, so a notice can still be written
 	lines   *LineReader
 	sniffed bool
 }
@@ -54,7 +59,7 @@ func (c *Conn) BytesOut() int64 { return c.out.Load() }
 // Read reads from the client, waiting at most the idle timeout.
 func (c *Conn) Read(p []byte) (int, error) {
 	if d := c.srv.limits.IdleTimeout; d > 0 {
-		c.conn.SetReadDeadline(time.Now().Add(d))
+		extend(&c.readDL, d, c.conn.SetReadDeadline)
 	}
 	// Checked after the deadline is set: Shutdown sets a past deadline
 	// after cancelling, so either this sees the cancel or Read sees the
@@ -85,7 +90,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // the write timeout.
 func (c *Conn) Write(p []byte) (int, error) {
 	if d := c.srv.limits.WriteTimeout; d > 0 {
-		c.conn.SetWriteDeadline(time.Now().Add(d))
+		extend(&c.writeDL, d, c.conn.SetWriteDeadline)
 	}
 	n, err := c.conn.Write(p)
 	c.out.Add(int64(n))
@@ -93,6 +98,19 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.readErr.Store(false)
 	}
 	return n, err
+}
+
+// extend makes sure the deadline last set, *dl, is at least d away: if
+// not, it sets one d and an eighth of d from now. A timeout then fires
+// between d and 9/8 d after the last read or write, never before d.
+func extend(dl *atomic.Int64, d time.Duration, set func(time.Time) error) {
+	now := time.Now()
+	if dl.Load() >= now.Add(d).UnixNano() {
+		return
+	}
+	t := now.Add(d + d/8)
+	dl.Store(t.UnixNano())
+	set(t)
 }
 
 // WriteString writes s to the client.
