@@ -712,12 +712,12 @@ func parseQUICLine(l string) (mbps, sec float64, ok bool) {
 	return mbps, sec, true
 }
 
-// inMemory runs BenchmarkExtendedLoopback once (3 transfers of 256 MiB
+// inMemory runs BenchmarkExtendedLoopback once (2 transfers of 1 GiB
 // each, plain and sealed) from a test binary built beforehand.
 func (b *bench) inMemory(ctx context.Context, testBin string) []result {
 	names := map[string]string{"extended": whatMemPlain, "sealed": whatMemSealed}
 	p, err := b.start("rudp.test", filepath.Join(b.modRoot, "internal", "rudp"), testBin,
-		"-test.run", "^$", "-test.bench", "ExtendedLoopback", "-test.benchtime", "3x", "-test.count", "1")
+		"-test.run", "^$", "-test.bench", "ExtendedLoopback", "-test.benchtime", "2x", "-test.count", "1")
 	if err != nil {
 		return []result{{What: whatMemPlain, Err: err.Error()}}
 	}
