@@ -31,8 +31,8 @@ type Conn struct {
 	// timers on every read and write.
 	readDL, writeDL atomic.Int64
 	readErr         atomic.Bool // the handler's error came from reading, so a notice can still be written
-	lines   *LineReader
-	sniffed bool
+	lines           *LineReader
+	sniffed         bool
 }
 
 // RemoteAddr returns the client's address.
