@@ -125,7 +125,14 @@ func (q *queue) drainTo(write func([]*Event) error, end func(error)) <-chan stru
 // then ends, unless the queue is closed and drained or a write failed, in
 // which case it calls end.
 func (q *queue) drain() {
-	var batch []*Event
+	bp := batchPool.Get().(*[]*Event)
+	batch := (*bp)[:0]
+	defer func() {
+		if cap(batch) <= 1024 {
+			*bp = batch[:0]
+			batchPool.Put(bp)
+		}
+	}()
 	for {
 		q.mu.Lock()
 		if len(q.events) == 0 || q.failed != nil {
@@ -155,6 +162,10 @@ func (q *queue) drain() {
 		clear(batch)
 	}
 }
+
+// batchPool holds the slices drain takes events into: in a big room
+// thousands of writers start each round.
+var batchPool = sync.Pool{New: func() any { b := make([]*Event, 0, 16); return &b }}
 
 // takeLocked moves every queued event to dst. The caller holds q.mu.
 func (q *queue) takeLocked(dst []*Event) []*Event {

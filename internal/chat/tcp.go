@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,16 +150,19 @@ func writeEvents(w io.Writer, m *Member) bool {
 }
 
 // writeLines writes batch as lines, in as few writes as possible.
+// linesPool holds the buffers writeLines gathers a batch's lines in: the
+// writers of a big room come and go by the thousand each round.
+var linesPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 func writeLines(w io.Writer, batch []*Event) error {
 	if len(batch) == 1 {
 		_, err := w.Write(batch[0].Line())
 		return err
 	}
-	n := 0
-	for _, e := range batch {
-		n += len(e.Line())
-	}
-	buf := make([]byte, 0, min(n, maxBatch))
+	bp := linesPool.Get().(*[]byte)
+	defer linesPool.Put(bp)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0] }()
 	for _, e := range batch {
 		buf = append(buf, e.Line()...)
 		if len(buf) >= maxBatch {
