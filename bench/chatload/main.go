@@ -13,51 +13,20 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"net/netip"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	code := 0
-	var ue usageError
-	switch {
-	case errors.Is(err, errGoalMissed):
-		code = 3
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "chatload: %v (see 'chatload -h')\n", err)
-		code = 2
-	case errors.Is(err, flag.ErrHelp):
-		code = 0
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "chatload: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
-}
-
-var (
-	// errGoalMissed means the runs completed but netkit missed a goal; the
-	// exit status is 3.
-	errGoalMissed = errors.New("chatload: goal missed")
-)
-
-// usageError is a mistake on the command line; the exit status is 2.
-type usageError struct{ error }
+func main() { benchproc.Main("chatload", run) }
 
 // Targets: the server under test.
 const (
@@ -135,45 +104,45 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return nil, benchproc.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	for _, t := range strings.Split(targets, ",") {
 		t = strings.TrimSpace(t)
 		if t != targetNetkit && t != targetNcat {
-			return nil, usageError{fmt.Errorf("-target %q: want netkit, ncat or netkit,ncat", t)}
+			return nil, benchproc.Usagef("-target %q: want netkit, ncat or netkit,ncat", t)
 		}
 		if slices.Contains(o.targets, t) {
-			return nil, usageError{fmt.Errorf("-target %q: %s twice", targets, t)}
+			return nil, benchproc.Usagef("-target %q: %s twice", targets, t)
 		}
 		o.targets = append(o.targets, t)
 	}
 	switch {
 	case o.clients < 1 || o.clients > 1_000_000:
-		return nil, usageError{errors.New("-clients must be from 1 to 1,000,000")}
+		return nil, benchproc.Usagef("-clients must be from 1 to 1,000,000")
 	case o.senders < 1 || o.senders > o.clients:
-		return nil, usageError{errors.New("-senders must be from 1 to -clients")}
+		return nil, benchproc.Usagef("-senders must be from 1 to -clients")
 	case o.messages < 1 || o.messages > 1_000_000:
-		return nil, usageError{errors.New("-messages must be from 1 to 1,000,000")}
+		return nil, benchproc.Usagef("-messages must be from 1 to 1,000,000")
 	case o.interval < 0 || o.interval > time.Hour:
-		return nil, usageError{errors.New("-interval must be from 0 to 1h")}
+		return nil, benchproc.Usagef("-interval must be from 0 to 1h")
 	case float64(o.clients)*float64(o.senders)*float64(o.messages) > maxSamples:
-		return nil, usageError{fmt.Errorf("-clients × -senders × -messages is over %d deliveries, more than chatload keeps samples for", maxSamples)}
+		return nil, benchproc.Usagef("-clients × -senders × -messages is over %d deliveries, more than chatload keeps samples for", maxSamples)
 	case o.dialRate < 0 || math.IsInf(o.dialRate, 0) || math.IsNaN(o.dialRate):
-		return nil, usageError{errors.New("-dial-rate must not be negative")}
+		return nil, benchproc.Usagef("-dial-rate must not be negative")
 	case o.dialConc < 1:
-		return nil, usageError{errors.New("-dial-concurrency must be at least 1")}
+		return nil, benchproc.Usagef("-dial-concurrency must be at least 1")
 	case o.srcIPs < 0 || o.srcIPs > 250:
-		return nil, usageError{errors.New("-src-ips must be from 0 to 250")}
+		return nil, benchproc.Usagef("-src-ips must be from 0 to 250")
 	case o.timeout <= 0 || o.settle <= 0 || o.joinWait <= 0 || o.drain <= 0 || o.grace <= 0:
-		return nil, usageError{errors.New("-timeout, -settle, -join-wait, -drain and -grace must be positive")}
+		return nil, benchproc.Usagef("-timeout, -settle, -join-wait, -drain and -grace must be positive")
 	case o.holdOnly && (len(o.targets) != 1 || o.targets[0] != targetNetkit):
-		return nil, usageError{errors.New("-hold-only is for -target netkit")}
+		return nil, benchproc.Usagef("-hold-only is for -target netkit")
 	case o.pprofDir != "" && !slices.Contains(o.targets, targetNetkit):
-		return nil, usageError{errors.New("-pprof profiles netkit: use it with -target netkit")}
+		return nil, benchproc.Usagef("-pprof profiles netkit: use it with -target netkit")
 	}
 	for _, kv := range o.serverEnv {
 		if !strings.Contains(kv, "=") {
-			return nil, usageError{fmt.Errorf("-server-env %q: want KEY=VALUE", kv)}
+			return nil, benchproc.Usagef("-server-env %q: want KEY=VALUE", kv)
 		}
 	}
 	if o.srcIPs == 0 && o.clients > 20000 {
@@ -238,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	printReports(stdout, o, reps)
 	for _, r := range reps {
 		if r.Goals != nil && !r.Goals.Pass {
-			return errGoalMissed
+			return benchproc.ErrGoalMissed
 		}
 	}
 	return nil

@@ -16,46 +16,17 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	code := 0
-	var ue usageError
-	switch {
-	case errors.Is(err, errGoalMissed):
-		code = 3
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "echoload: %v (see 'echoload -h')\n", err)
-		code = 2
-	case errors.Is(err, flag.ErrHelp):
-		code = 0
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "echoload: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func main() { benchproc.Main("echoload", run) }
 
-var (
-	// errGoalMissed means the run completed but missed a goal; the exit
-	// status is 3.
-	errGoalMissed = errors.New("echoload: goal missed")
-	// errMismatch means an echo came back different from what was sent.
-	errMismatch = errors.New("reply differs from request")
-)
-
-// usageError is a mistake on the command line; the exit status is 2.
-type usageError struct{ error }
+// errMismatch means an echo came back different from what was sent.
+var errMismatch = errors.New("reply differs from request")
 
 // options are the command-line flags.
 type options struct {
@@ -118,40 +89,40 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usageError{err}
+		return nil, benchproc.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return nil, benchproc.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	switch {
 	case o.conns < 1:
-		return nil, usageError{errors.New("-conns must be at least 1")}
+		return nil, benchproc.Usagef("-conns must be at least 1")
 	case o.workers < 1:
-		return nil, usageError{errors.New("-workers must be at least 1")}
+		return nil, benchproc.Usagef("-workers must be at least 1")
 	case o.rate < 0:
-		return nil, usageError{errors.New("-rate must not be negative")}
+		return nil, benchproc.Usagef("-rate must not be negative")
 	case o.duration <= 0 || o.duration > time.Hour:
-		return nil, usageError{errors.New("-duration must be above 0 and at most 1h")}
+		return nil, benchproc.Usagef("-duration must be above 0 and at most 1h")
 	case o.maxRTTs < 1:
-		return nil, usageError{errors.New("-max-rtts must be at least 1")}
+		return nil, benchproc.Usagef("-max-rtts must be at least 1")
 	case o.size < 16 || o.size > 64<<10:
-		return nil, usageError{errors.New("-size must be from 16 to 65536 bytes")}
+		return nil, benchproc.Usagef("-size must be from 16 to 65536 bytes")
 	case o.dialConc < 1:
-		return nil, usageError{errors.New("-dial-concurrency must be at least 1")}
+		return nil, benchproc.Usagef("-dial-concurrency must be at least 1")
 	case o.procs < 0:
-		return nil, usageError{errors.New("-procs must not be negative")}
+		return nil, benchproc.Usagef("-procs must not be negative")
 	case o.srcIPs < 0 || o.srcIPs > 250:
-		return nil, usageError{errors.New("-src-ips must be from 0 to 250")}
+		return nil, benchproc.Usagef("-src-ips must be from 0 to 250")
 	case o.timeout <= 0 || o.settle < 0 || o.grace <= 0:
-		return nil, usageError{errors.New("-timeout and -grace must be positive, -settle not negative")}
+		return nil, benchproc.Usagef("-timeout and -grace must be positive, -settle not negative")
 	}
 	ip, err := netip.ParseAddr(o.listenIP)
 	if err != nil || !ip.Is4() || !ip.IsLoopback() {
-		return nil, usageError{fmt.Errorf("-listen-ip %q: want an address in 127.0.0.0/8", o.listenIP)}
+		return nil, benchproc.Usagef("-listen-ip %q: want an address in 127.0.0.0/8", o.listenIP)
 	}
 	for _, kv := range o.serverEnv {
 		if !strings.Contains(kv, "=") {
-			return nil, usageError{fmt.Errorf("-server-env %q: want KEY=VALUE", kv)}
+			return nil, benchproc.Usagef("-server-env %q: want KEY=VALUE", kv)
 		}
 	}
 	if o.srcIPs == 0 && o.conns > 20000 {
@@ -330,7 +301,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.print(stdout, o)
 	}
 	if !rep.Goals.Pass {
-		return errGoalMissed
+		return benchproc.ErrGoalMissed
 	}
 	return nil
 }

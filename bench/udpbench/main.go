@@ -33,7 +33,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -43,40 +42,20 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/netkit/netkit/bench/internal/benchproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	code := 0
-	var ue usageError
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "udpbench: %v (see 'udpbench -h')\n", err)
-		code = 2
-	case errors.Is(err, errGoalMissed):
-		fmt.Fprintf(os.Stderr, "udpbench: %v\n", err)
-		code = 3
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "udpbench: %v\n", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func main() { benchproc.Main("udpbench", run) }
 
 var (
 	// errGoalMissed means every part ran but a goal was missed; the exit
 	// status is 3.
-	errGoalMissed = errors.New("udpbench: goal missed")
+	errGoalMissed = fmt.Errorf("udpbench: %w", benchproc.ErrGoalMissed)
 	// errRunFailed means a run or a part could not be measured; the exit
 	// status is 1. The report is printed all the same.
 	errRunFailed = errors.New("udpbench: some runs failed")
 )
-
-// usageError is a mistake on the command line; the exit status is 2.
-type usageError struct{ error }
 
 // secret is the passphrase of the sealed runs; both ends get it on their
 // command line.
@@ -136,32 +115,32 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
 		}
-		return o, usageError{err}
+		return o, benchproc.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return o, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return o, benchproc.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	var err error
 	if o.only, err = parseOnly(*only); err != nil {
-		return o, usageError{err}
+		return o, benchproc.UsageError{Err: err}
 	}
 	if o.rssSize, err = parseSize(*rss); err != nil || o.rssSize < 1 {
-		return o, usageError{fmt.Errorf("-rss-size %q: want a size like 4GiB", *rss)}
+		return o, benchproc.Usagef("-rss-size %q: want a size like 4GiB", *rss)
 	}
 	switch *fill {
 	case "random":
 	case "sparse":
 		o.rssSparse = true
 	default:
-		return o, usageError{fmt.Errorf("-rss-fill %q: want random or sparse", *fill)}
+		return o, benchproc.Usagef("-rss-fill %q: want random or sparse", *fill)
 	}
 	switch {
 	case o.runs < 1:
-		return o, usageError{fmt.Errorf("-runs %d: want 1 or more", o.runs)}
+		return o, benchproc.Usagef("-runs %d: want 1 or more", o.runs)
 	case o.mib < 1 || o.tftpMiB < 1 || o.impairMiB < 1:
-		return o, usageError{errors.New("-mib, -tftp-mib and -impair-mib: want 1 or more")}
+		return o, benchproc.Usagef("-mib, -tftp-mib and -impair-mib: want 1 or more")
 	case !(o.minRate > 0):
-		return o, usageError{fmt.Errorf("-min-rate %g: want more than 0", o.minRate)}
+		return o, benchproc.Usagef("-min-rate %g: want more than 0", o.minRate)
 	}
 	return o, nil
 }
@@ -252,7 +231,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	b.root = root
-	if b.modRoot, err = moduleRoot(ctx); err != nil {
+	if b.modRoot, err = benchproc.ModuleRoot(ctx); err != nil {
 		return err
 	}
 	rep := report{Started: time.Now(), Host: hostInfo(ctx, b.modRoot), Runs: opt.runs}
@@ -263,7 +242,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if opt.bin == "" {
 		fmt.Fprintln(b.log, "udpbench: go build ./cmd/netkit")
-		if b.bin, err = goBuild(ctx, b.modRoot, filepath.Join(root, "netkit"), "./cmd/netkit"); err != nil {
+		if b.bin, err = benchproc.Build(ctx, "./cmd/netkit", root, "netkit"); err != nil {
 			return err
 		}
 	} else if b.bin, err = filepath.Abs(opt.bin); err != nil {
@@ -594,14 +573,15 @@ func (b *bench) partQUIC(ctx context.Context, p *part) {
 		quicDir = filepath.Join(b.modRoot, "..", "shared", "bench", "quicbench")
 	}
 	fmt.Fprintf(b.log, "  go build %s; go test -c ./internal/rudp\n", quicDir)
-	quicBin, err := goBuild(ctx, quicDir, filepath.Join(b.root, "quicbench"), ".")
-	if err != nil {
+	quicBin := filepath.Join(b.root, "quicbench")
+	if err := benchproc.Go(ctx, quicDir, "build", "-o", quicBin, "."); err != nil {
 		p.Err = err.Error()
 		return
 	}
-	testBin, err := goTestBuild(ctx, b.modRoot, filepath.Join(b.root, "rudp.test"), "./internal/rudp")
-	if err != nil {
+	testBin := filepath.Join(b.root, "rudp.test")
+	if err := benchproc.Go(ctx, b.modRoot, "test", "-c", "-o", testBin, "./internal/rudp"); err != nil {
 		p.note("no in-memory figure: %v", err)
+		testBin = ""
 	}
 	size := int64(b.opt.mib) << 20
 	fmt.Fprintf(b.log, "  writing a %d MiB random file\n", b.opt.mib)
@@ -677,25 +657,20 @@ rounds:
 // quicRun runs the quic-go reference once.
 func (b *bench) quicRun(ctx context.Context, bin string, mib int) result {
 	r := result{What: whatQUIC, Bytes: int64(mib) << 20}
-	p, err := b.start("quicbench", "", bin, "-mib", strconv.Itoa(mib))
+	p, err := b.runToEnd(ctx, b.budget(r.Bytes), "quicbench", "", bin, "-mib", strconv.Itoa(mib))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
-	defer b.stop(p)
-	if err := p.wait(ctx, b.budget(r.Bytes)); err != nil {
-		r.Err = err.Error()
-		return r
-	}
 	_, r.CPUSeconds = usage(p)
-	r.WallSeconds = p.wall.Seconds()
+	r.WallSeconds = p.Wall().Seconds()
 	for _, l := range p.lines() {
 		if mbps, sec, ok := parseQUICLine(l); ok {
 			r.MBps, r.Seconds = mbps, sec
 			return r
 		}
 	}
-	r.Err = fmt.Sprintf("quicbench printed no rate (%v)%s", p.err, p.tail())
+	r.Err = fmt.Sprintf("quicbench printed no rate (%v)%s", p.Err(), p.tail())
 	return r
 }
 
@@ -716,13 +691,9 @@ func parseQUICLine(l string) (mbps, sec float64, ok bool) {
 // each, plain and sealed) from a test binary built beforehand.
 func (b *bench) inMemory(ctx context.Context, testBin string) []result {
 	names := map[string]string{"extended": whatMemPlain, "sealed": whatMemSealed}
-	p, err := b.start("rudp.test", filepath.Join(b.modRoot, "internal", "rudp"), testBin,
+	p, err := b.runToEnd(ctx, 5*time.Minute, "rudp.test", filepath.Join(b.modRoot, "internal", "rudp"), testBin,
 		"-test.run", "^$", "-test.bench", "ExtendedLoopback", "-test.benchtime", "2x", "-test.count", "1")
 	if err != nil {
-		return []result{{What: whatMemPlain, Err: err.Error()}}
-	}
-	defer b.stop(p)
-	if err := p.wait(ctx, 5*time.Minute); err != nil {
 		return []result{{What: whatMemPlain, Err: err.Error()}}
 	}
 	var rs []result
@@ -743,7 +714,7 @@ func (b *bench) inMemory(ctx context.Context, testBin string) []result {
 		rs = append(rs, r)
 	}
 	if len(rs) == 0 {
-		return []result{{What: whatMemPlain, Err: fmt.Sprintf("no BenchmarkExtendedLoopback lines (%v)%s", p.err, p.tail())}}
+		return []result{{What: whatMemPlain, Err: fmt.Sprintf("no BenchmarkExtendedLoopback lines (%v)%s", p.Err(), p.tail())}}
 	}
 	return rs
 }
@@ -849,23 +820,18 @@ func (b *bench) atftpRun(ctx context.Context, port int, src source) result {
 	r := result{What: whatATFTP, Bytes: src.size}
 	out := filepath.Join(b.root, "atftp-out.bin")
 	defer os.Remove(out)
-	p, err := b.start("atftp", "", "atftp", "--option", "blksize 1428", "--get", "-r", filepath.Base(src.path), "-l", out, "127.0.0.1", strconv.Itoa(port))
+	p, err := b.runToEnd(ctx, b.budget(src.size), "atftp", "", "atftp", "--option", "blksize 1428", "--get", "-r", filepath.Base(src.path), "-l", out, "127.0.0.1", strconv.Itoa(port))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
-	defer b.stop(p)
-	if err := p.wait(ctx, b.budget(src.size)); err != nil {
-		r.Err = err.Error()
-		return r
-	}
 	_, r.CPUSeconds = usage(p)
-	r.WallSeconds = p.wall.Seconds()
+	r.WallSeconds = p.Wall().Seconds()
 	r.Seconds = r.WallSeconds
 	r.MBps = float64(src.size) / 1e6 / r.WallSeconds
 	r.WallMBps = r.MBps
-	if p.err != nil {
-		r.Err = fmt.Sprintf("atftp: %v%s", p.err, p.tail())
+	if p.Err() != nil {
+		r.Err = fmt.Sprintf("atftp: %v%s", p.Err(), p.tail())
 		return r
 	}
 	if !strings.Contains(strings.Join(p.all(), "\n"), "blksize = 1428") {
@@ -889,8 +855,8 @@ func waitUDPBound(ctx context.Context, p *proc, port int, timeout time.Duration)
 		}
 		select {
 		case <-tick.C:
-		case <-p.done:
-			return fmt.Errorf("%s exited (%v)%s", p.name, p.err, p.tail())
+		case <-p.Done():
+			return fmt.Errorf("%s exited (%v)%s", p.name, p.Err(), p.tail())
 		case <-t.C:
 			return fmt.Errorf("%s is not bound to udp port %d after %v", p.name, port, timeout)
 		case <-ctx.Done():
@@ -1151,7 +1117,7 @@ func (b *bench) netkitTransfer(ctx context.Context, x xfer) result {
 		return fail(werr)
 	}
 	r.SenderMaxRSSKiB, r.CPUSeconds = usage(send)
-	r.WallSeconds = send.wall.Seconds()
+	r.WallSeconds = send.Wall().Seconds()
 	r.WallMBps = float64(x.src.size) / 1e6 / r.WallSeconds
 	var sum sendSummary
 	found := false
@@ -1163,15 +1129,15 @@ func (b *bench) netkitTransfer(ctx context.Context, x xfer) result {
 	}
 	r.Warnings = append(r.Warnings, send.warnings()...)
 	if !found {
-		return fail(fmt.Errorf("netkit udp send printed no summary (%v)%s", send.err, send.tail()))
+		return fail(fmt.Errorf("netkit udp send printed no summary (%v)%s", send.Err(), send.tail()))
 	}
 	r.MBps, r.Seconds, r.Mode = sum.MBPerSecond, sum.Seconds, sum.Mode
 	r.Retransmissions, r.Lost, r.LossEvents, r.Timeouts, r.SRTTms = sum.Retransmissions, sum.Lost, sum.LossEvents, sum.Timeouts, sum.SRTTms
 	switch {
 	case sum.Error != "":
 		return fail(fmt.Errorf("netkit udp send: %s", sum.Error))
-	case send.err != nil:
-		return fail(fmt.Errorf("netkit udp send: %v%s", send.err, send.tail()))
+	case send.Err() != nil:
+		return fail(fmt.Errorf("netkit udp send: %v%s", send.Err(), send.tail()))
 	case sum.Bytes != x.src.size:
 		return fail(fmt.Errorf("netkit udp send sent %d bytes, want %d", sum.Bytes, x.src.size))
 	case sum.Resumed != 0:
@@ -1318,19 +1284,11 @@ func fileSHA256(path string) (string, error) {
 // loadAvg returns the 1, 5 and 15 minute load averages, as uptime shows
 // them.
 func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
+	l := benchproc.LoadAvgs()
+	if l == nil {
 		return "?"
 	}
-	return parseLoadAvg(string(b))
-}
-
-func parseLoadAvg(s string) string {
-	f := strings.Fields(s)
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	return strings.Join(l, " ")
 }
 
 // rcvbufErrors returns the system-wide Udp RcvbufErrors counter.
@@ -1365,45 +1323,6 @@ func parseSNMP(text, proto, name string) (uint64, error) {
 	return 0, fmt.Errorf("no %s %s in /proc/net/snmp", proto, name)
 }
 
-// --- building ---
-
-// moduleRoot returns the directory of the go.mod that go(1) sees from the
-// working directory.
-func moduleRoot(ctx context.Context) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(cctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the netkit module: run from the repository")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// goBuild builds pkg in dir into out.
-func goBuild(ctx context.Context, dir, out, pkg string) (string, error) {
-	return goCmd(ctx, dir, out, "build", "-o", out, pkg)
-}
-
-// goTestBuild compiles pkg's tests in dir into out.
-func goTestBuild(ctx context.Context, dir, out, pkg string) (string, error) {
-	return goCmd(ctx, dir, out, "test", "-c", "-o", out, pkg)
-}
-
-func goCmd(ctx context.Context, dir, out string, args ...string) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, "go", args...)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s in %s: %w\n%s", strings.Join(args, " "), dir, err, b)
-	}
-	return out, nil
-}
-
 // --- processes ---
 
 // maxLines bounds what is kept of each output stream of a process.
@@ -1411,104 +1330,57 @@ const maxLines = 10000
 
 // proc is a child process whose output is kept line by line.
 type proc struct {
-	name  string
-	cmd   *exec.Cmd
-	pid   int
-	start time.Time
+	*benchproc.Process
+	name string
 
 	mu     sync.Mutex
 	stdout []string
 	stderr []string
 	more   chan struct{} // has a value once a line arrived since the last look
-
-	done chan struct{} // closed once the process has been waited for
-	err  error         // from Wait, valid after done
-	wall time.Duration // start to exit, valid after done
 }
 
-// lineWriter splits what a process writes into lines.
-type lineWriter struct {
-	p       *proc
-	partial []byte
-	dst     *[]string
-}
-
-func (w *lineWriter) Write(b []byte) (int, error) {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	w.partial = append(w.partial, b...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
+// keep returns the function that takes p's lines into dst.
+func (p *proc) keep(dst *[]string) func(string) {
+	return func(l string) {
+		p.mu.Lock()
+		if len(*dst) < maxLines {
+			*dst = append(*dst, l)
 		}
-		w.push(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
-	return len(b), nil
-}
-
-// push adds a line; the caller holds p.mu.
-func (w *lineWriter) push(l string) {
-	if len(*w.dst) < maxLines {
-		*w.dst = append(*w.dst, strings.TrimRight(l, "\r"))
-	}
-	select {
-	case w.p.more <- struct{}{}:
-	default:
+		p.mu.Unlock()
+		select {
+		case p.more <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (w *lineWriter) flush() {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	if len(w.partial) > 0 {
-		w.push(string(w.partial))
-		w.partial = nil
-	}
-}
-
-// start runs argv in dir (or the current directory) in its own process
+// start runs bin in dir (or the current directory) in its own process
 // group, so that a terminal's Ctrl-C reaches udpbench alone and stop can
-// end the process with every child it forks. Pdeathsig kills it should
-// udpbench die without cleaning up.
+// end the process with every child it forks.
 func (b *bench) start(name, dir, bin string, args ...string) (*proc, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// A grandchild holding the pipes open must not stall Wait.
-	cmd.WaitDelay = 2 * time.Second
-	p := &proc{name: name, cmd: cmd, more: make(chan struct{}, 1), done: make(chan struct{})}
-	ow := &lineWriter{p: p, dst: &p.stdout}
-	ew := &lineWriter{p: p, dst: &p.stderr}
-	cmd.Stdout, cmd.Stderr = ow, ew
-	p.start = time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	p := &proc{name: name, more: make(chan struct{}, 1)}
+	p.Process = &benchproc.Process{Bin: bin, Args: args, Dir: dir, OnStdout: p.keep(&p.stdout), OnStderr: p.keep(&p.stderr)}
+	if err := p.Start(); err != nil {
+		return nil, err
 	}
-	p.pid = cmd.Process.Pid
 	b.mu.Lock()
 	b.live[p] = true
 	b.mu.Unlock()
-	go func() {
-		err := cmd.Wait()
-		p.wall = time.Since(p.start)
-		ow.flush()
-		ew.flush()
-		p.err = err
-		close(p.done)
-	}()
 	return p, nil
 }
 
-// exited reports whether the process has been waited for.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
+// runToEnd runs bin to its end, for at most timeout, and returns the exited
+// process for its output.
+func (b *bench) runToEnd(ctx context.Context, timeout time.Duration, name, dir, bin string, args ...string) (*proc, error) {
+	p, err := b.start(name, dir, bin, args...)
+	if err != nil {
+		return nil, err
 	}
+	defer b.stop(p)
+	if err := p.wait(ctx, timeout); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // wait waits for the process to exit by itself, at most timeout; after
@@ -1517,23 +1389,14 @@ func (p *proc) wait(ctx context.Context, timeout time.Duration) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return nil
 	case <-t.C:
-		p.kill()
+		p.Kill()
 		return fmt.Errorf("%s did not finish within %v, killed%s", p.name, timeout, p.tail())
 	case <-ctx.Done():
-		p.kill()
+		p.Kill()
 		return ctx.Err()
-	}
-}
-
-// kill kills the process group and waits a bounded time for the exit.
-func (p *proc) kill() {
-	syscall.Kill(-p.pid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
 	}
 }
 
@@ -1548,11 +1411,11 @@ func (b *bench) stop(p *proc) {
 	if !live {
 		return
 	}
-	if !p.exited() {
-		syscall.Kill(-p.pid, syscall.SIGTERM)
+	if p.Alive() {
+		p.Signal(syscall.SIGTERM)
 		t := time.NewTimer(stopGrace)
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-t.C:
 		case <-b.quit:
 		}
@@ -1560,7 +1423,7 @@ func (b *bench) stop(p *proc) {
 	}
 	// Children it forked (in.tftpd forks one per transfer) are in its
 	// group, which lives on until the last of them exits.
-	p.kill()
+	p.Kill()
 }
 
 // killAll kills every process still running.
@@ -1573,7 +1436,7 @@ func (b *bench) killAll() {
 	clear(b.live)
 	b.mu.Unlock()
 	for _, p := range ps {
-		p.kill()
+		p.Kill()
 	}
 }
 
@@ -1596,11 +1459,11 @@ func (p *proc) waitLine(ctx context.Context, timeout time.Duration, from *int, m
 		}
 		*from += len(lines)
 		if exited {
-			return "", fmt.Errorf("%s exited (%v) without the expected line%s", p.name, p.err, p.tail())
+			return "", fmt.Errorf("%s exited (%v) without the expected line%s", p.name, p.Err(), p.tail())
 		}
 		select {
 		case <-p.more:
-		case <-p.done:
+		case <-p.Done():
 			exited = true
 		case <-t.C:
 			return "", fmt.Errorf("%s: no expected line within %v%s", p.name, timeout, p.tail())
@@ -1639,9 +1502,8 @@ func (p *proc) warnings() []string {
 
 // tail returns the last lines of stderr, for an error message.
 func (p *proc) tail() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.stderr[max(0, len(p.stderr)-8):]
+	l := p.Tail.Lines()
+	l = l[max(0, len(l)-8):]
 	if len(l) == 0 {
 		return ""
 	}
@@ -1651,14 +1513,14 @@ func (p *proc) tail() string {
 // usage returns the peak RSS in KiB and the user+system CPU seconds of an
 // exited process.
 func usage(p *proc) (maxRSSKiB int64, cpu float64) {
-	if !p.exited() || p.cmd.ProcessState == nil {
+	if p.Alive() || p.Cmd.ProcessState == nil {
 		return 0, 0
 	}
-	ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return 0, 0
 	}
-	return ru.Maxrss, time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return ru.Maxrss, p.CPUAtExit().Seconds()
 }
 
 // --- the report ---

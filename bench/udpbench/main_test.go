@@ -153,15 +153,6 @@ func TestUDPBound(t *testing.T) {
 	}
 }
 
-func TestParseLoadAvg(t *testing.T) {
-	if got, want := parseLoadAvg("2.23 2.31 2.93 3/412 15701\n"), "2.23 2.31 2.93"; got != want {
-		t.Errorf("parseLoadAvg = %q, want %q", got, want)
-	}
-	if got := parseLoadAvg(""); got != "?" {
-		t.Errorf("parseLoadAvg(\"\") = %q, want ?", got)
-	}
-}
-
 func TestNumJSON(t *testing.T) {
 	b, err := json.Marshal([]num{1.5, num(math.NaN()), num(math.Inf(1))})
 	if err != nil {

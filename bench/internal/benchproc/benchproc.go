@@ -1,18 +1,19 @@
-// Package benchproc is the process plumbing netkit's load generators
-// (bench/echoload, bench/chatload) share: building netkit, running the
-// server under test as a separate process and finding the address it
-// listens on, stopping it, raising RLIMIT_NOFILE so that both ends can hold
-// many sockets, and reading memory and CPU figures from /proc. It is Linux
-// only, as the generators are.
+// Package benchproc is the plumbing netkit's benchmark programs
+// (bench/echoload, bench/chatload, bench/udpbench) share: a main function
+// that maps errors to exit codes, building netkit, running the programs
+// under test as separate processes in their own process groups and
+// reading their output line by line, finding the address a netkit server
+// listens on, stopping them, raising RLIMIT_NOFILE so that both ends can
+// hold many sockets, and reading memory, CPU and load figures from /proc.
+// It is Linux only, as the programs are.
 package benchproc
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -28,16 +29,21 @@ import (
 // address of its handlers.
 const PprofPrefix = "nkprof: pprof on "
 
+// errNoModule means go(1) sees no go.mod from the working directory.
+var errNoModule = errors.New("not inside the netkit module: run from the repository")
+
 // ModuleRoot returns the directory of the go.mod that go(1) sees from the
 // working directory.
 func ModuleRoot(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the netkit module: run from the repository or pass -bin")
+		return "", errNoModule
 	}
 	return filepath.Dir(gomod), nil
 }
@@ -46,16 +52,31 @@ func ModuleRoot(ctx context.Context) (string, error) {
 // "./cmd/netkit", into dir/name and returns the binary's path.
 func Build(ctx context.Context, pkg, dir, name string) (string, error) {
 	root, err := ModuleRoot(ctx)
+	if errors.Is(err, errNoModule) {
+		// Build is what a program does when no binary was given.
+		return "", fmt.Errorf("%w or pass -bin", err)
+	}
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, name)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	if err := Go(ctx, root, "build", "-o", bin, pkg); err != nil {
+		return "", err
 	}
 	return bin, nil
+}
+
+// Go runs the go command with args in dir, for at most five minutes. Its
+// error holds what go printed.
+func Go(ctx context.Context, dir string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s in %s: %w\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return nil
 }
 
 // RaiseNoFile lifts RLIMIT_NOFILE to the hard limit, and above it when the
@@ -87,80 +108,137 @@ func RaiseNoFile(need uint64, what string) (uint64, error) {
 	return lim.Cur, nil
 }
 
-// Process is a server under test, running as a separate process in its own
-// process group. Its standard error is read all the time, so its logging
-// never blocks, and its last lines are kept for error messages.
+// Process is a program under test or a reference, running as a separate
+// process in its own process group. Its standard output and standard error
+// are read line by line all the time, so it never blocks on them, and the
+// last lines of standard error are kept for error messages.
+//
+// Set Bin and whichever of Args, Env, Dir, OnStdout and OnStderr are
+// needed, then call Start, which sets the other fields; the function
+// Start does both for the common case.
 type Process struct {
 	Bin  string
 	Args []string
 	Env  []string // added to this process's environment
-	Cmd  *exec.Cmd
-	PID  int
-	// Tail holds the last lines of standard error.
+	Dir  string   // working directory; "" for this process's
+	// OnStdout and OnStderr, when not nil, get each line of standard
+	// output and of standard error, without its line ending, from one
+	// goroutine each. A line longer than 1 MiB comes in pieces.
+	OnStdout, OnStderr func(line string)
+
+	Cmd *exec.Cmd
+	PID int
+	// Tail holds the last lines of standard error, but for the line of
+	// nkprof's pprof address.
 	Tail *Tail
 
 	done  chan struct{} // closed once the process has exited
 	err   error         // from Wait, valid after done
+	wall  time.Duration // from start to exit, valid after done
 	pprof chan string   // the nkprof address, if it prints one
 }
 
-// Start starts bin with args in its own process group, which keeps a
-// terminal's Ctrl-C away from it so that it stops when the generator says;
-// Pdeathsig stops it if the generator dies without cleaning up. Each line
-// of standard output goes to onStdout, which may be nil.
+// Start starts bin with args in its own process group; env is added to
+// this process's environment, and each line of standard output goes to
+// onStdout, which may be nil.
 func Start(bin string, args, env []string, onStdout func(string)) (*Process, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	p := &Process{Bin: bin, Args: args, Env: env, OnStdout: onStdout}
+	if err := p.Start(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Start starts the process in its own process group, which keeps a
+// terminal's Ctrl-C away from it so that it stops when the benchmark says,
+// and lets Signal and Kill reach every child it forks; Pdeathsig stops it
+// if the benchmark dies without cleaning up.
+func (p *Process) Start() error {
+	cmd := exec.Command(p.Bin, p.Args...)
+	cmd.Dir = p.Dir
+	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	// A child it forked may hold its output open after it has exited:
+	// Wait gives up on the output that much later.
+	cmd.WaitDelay = 2 * time.Second
+	stdout := &lineWriter{line: p.OnStdout}
+	stderr := &lineWriter{line: p.stderrLine}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	p.Tail = NewTail(20)
+	p.done = make(chan struct{})
+	p.pprof = make(chan string, 1)
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", p.Bin, err)
 	}
-	p := &Process{Bin: bin, Args: args, Env: env, Cmd: cmd, PID: cmd.Process.Pid, Tail: NewTail(20),
-		done: make(chan struct{}), pprof: make(chan string, 1)}
-	var readers sync.WaitGroup
-	readers.Add(2)
+	p.Cmd, p.PID = cmd, cmd.Process.Pid
 	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if onStdout != nil {
-				onStdout(sc.Text())
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		defer readers.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			if u, ok := strings.CutPrefix(line, PprofPrefix); ok {
-				select {
-				case p.pprof <- strings.TrimSpace(u):
-				default:
-				}
-				continue
-			}
-			p.Tail.Add(line)
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	go func() {
-		readers.Wait()
-		p.err = cmd.Wait()
+		// Wait returns once the output has been read, so nothing is
+		// writing to the lineWriters any more.
+		err := cmd.Wait()
+		p.wall = time.Since(start)
+		stdout.flush()
+		stderr.flush()
+		p.err = err
 		close(p.done)
 	}()
-	return p, nil
+	return nil
+}
+
+// stderrLine takes one line of standard error.
+func (p *Process) stderrLine(line string) {
+	if p.OnStderr != nil {
+		p.OnStderr(line)
+	}
+	if u, ok := strings.CutPrefix(line, PprofPrefix); ok {
+		select {
+		case p.pprof <- strings.TrimSpace(u):
+		default:
+		}
+		return
+	}
+	p.Tail.Add(line)
+}
+
+// maxLine bounds the lines a lineWriter passes on.
+const maxLine = 1 << 20
+
+// lineWriter splits what a process writes into lines for line, which may
+// be nil. Its Write is called from one goroutine.
+type lineWriter struct {
+	line    func(string)
+	partial []byte
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.partial = append(w.partial, b...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		switch {
+		case i >= 0 && i <= maxLine:
+			w.emit(w.partial[:i])
+			w.partial = w.partial[i+1:]
+		case len(w.partial) > maxLine:
+			w.emit(w.partial[:maxLine])
+			w.partial = w.partial[maxLine:]
+		default:
+			return len(b), nil
+		}
+	}
+}
+
+func (w *lineWriter) emit(l []byte) {
+	if w.line != nil {
+		w.line(strings.TrimRight(string(l), "\r"))
+	}
+}
+
+// flush passes on a last line that has no newline.
+func (w *lineWriter) flush() {
+	if len(w.partial) > 0 {
+		w.emit(w.partial)
+		w.partial = nil
+	}
 }
 
 // Endpoint is one line of `netkit ... serve --json`: a service listening.
@@ -243,27 +321,41 @@ func (p *Process) Err() error {
 	}
 }
 
-// Stop sends SIGTERM, waits up to grace for the process to exit, then
-// kills it. It returns how the process ended, in words.
-func (p *Process) Stop(grace time.Duration) string {
+// Signal sends sig to the process's group: the process and every child
+// it forked.
+func (p *Process) Signal(sig syscall.Signal) {
+	syscall.Kill(-p.PID, sig)
+}
+
+// Kill kills the process group and waits up to 5 seconds for the process
+// to exit. It reports whether it did.
+func (p *Process) Kill() bool {
+	p.Signal(syscall.SIGKILL)
 	select {
 	case <-p.done:
+		return true
+	case <-time.After(5 * time.Second):
+		return false
+	}
+}
+
+// Stop sends SIGTERM to the process group, waits up to grace for the
+// process to exit, then kills the group. It returns how the process
+// ended, in words.
+func (p *Process) Stop(grace time.Duration) string {
+	if !p.Alive() {
 		if p.err != nil {
 			return fmt.Sprintf("had exited by itself: %v", p.err)
 		}
 		return "had exited by itself"
-	default:
 	}
-	p.Cmd.Process.Signal(syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-p.done:
 	case <-t.C:
-		p.Cmd.Process.Kill()
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
+		if !p.Kill() {
 			return fmt.Sprintf("did not exit within %v of SIGTERM, nor after SIGKILL", grace)
 		}
 		return fmt.Sprintf("killed: no exit within %v of SIGTERM", grace)
@@ -274,10 +366,19 @@ func (p *Process) Stop(grace time.Duration) string {
 	return "exited cleanly after SIGTERM"
 }
 
+// Wall is the time from Start to the process's exit, once it has exited
+// (zero before).
+func (p *Process) Wall() time.Duration {
+	if p.Alive() {
+		return 0
+	}
+	return p.wall
+}
+
 // CPUAtExit is the CPU time the process used in all, once it has exited
 // (zero before).
 func (p *Process) CPUAtExit() time.Duration {
-	if p.Cmd.ProcessState == nil {
+	if p.Alive() || p.Cmd.ProcessState == nil {
 		return 0
 	}
 	return p.Cmd.ProcessState.UserTime() + p.Cmd.ProcessState.SystemTime()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +56,22 @@ func TestParseMachineCPU(t *testing.T) {
 	}
 }
 
+func TestParseLoadAvgs(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"2.23 2.31 2.93 3/412 15701\n", []string{"2.23", "2.31", "2.93"}},
+		{"2.23 2.31\n", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got := parseLoadAvgs(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("parseLoadAvgs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestSelf(t *testing.T) {
 	m, err := ReadMem(os.Getpid())
 	if err != nil || m.RSS <= 0 || m.Threads <= 0 {
@@ -79,22 +97,94 @@ func TestTail(t *testing.T) {
 	}
 }
 
-// TestStartNetkit runs a stand-in for netkit, a shell script that prints
-// the JSON lines of `serve --json`, an nkprof line, and waits for SIGTERM.
-func TestStartNetkit(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
+func TestLineWriter(t *testing.T) {
+	long := strings.Repeat("x", maxLine+10)
+	tests := []struct {
+		name   string
+		writes []string
+		want   []string
+	}{
+		{"lines", []string{"a\nb\n"}, []string{"a", "b"}},
+		{"split across writes", []string{"a", "b\nc", "\n"}, []string{"ab", "c"}},
+		{"carriage return", []string{"a\r\n"}, []string{"a"}},
+		{"last line without newline", []string{"a\nb"}, []string{"a", "b"}},
+		{"empty lines", []string{"\n\n"}, []string{"", ""}},
+		{"overlong line", []string{long + "\ny\n"}, []string{long[:maxLine], "xxxxxxxxxx", "y"}},
 	}
-	script := `trap 'exit 0' TERM
-echo '{"service":"web","proto":"tcp","addr":"127.0.0.1:8080"}'
-echo '` + PprofPrefix + `http://127.0.0.1:6060' >&2
-echo 'a log line' >&2
-echo '{"service":"chat","proto":"tcp","addr":"127.0.0.1:7710"}'
-while :; do sleep 0.05; done`
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			w := &lineWriter{line: func(l string) { got = append(got, l) }}
+			for _, s := range tt.writes {
+				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			w.flush()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("lines %.40q, want %.40q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProcess runs a stand-in in a directory of its own, reading both of
+// its streams, and stops it and the child it forked.
+func TestProcess(t *testing.T) {
+	bin, env := helper(t, "forker")
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr []string
+	lines := make(chan struct{}, 10)
+	p := &Process{
+		Bin:      bin,
+		Env:      env,
+		Dir:      dir,
+		OnStdout: func(l string) { stdout = append(stdout, l); lines <- struct{}{} },
+		OnStderr: func(l string) { stderr = append(stderr, l); lines <- struct{}{} },
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	for range 2 {
+		select {
+		case <-lines:
+		case <-p.Done():
+			t.Fatalf("the stand-in exited (%v); its last words:\n%s", p.Err(), p.Tail)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stand-in printed nothing")
+		}
+	}
+	if got := p.Stop(5 * time.Second); got != "exited cleanly after SIGTERM" {
+		t.Errorf("Stop = %q", got)
+	}
+	// Had the child not had SIGTERM too, it would hold standard error
+	// open, and Wait would have given up on it after WaitDelay, saying so
+	// in Stop's words.
+	if p.Wall() <= 0 {
+		t.Errorf("Wall = %v", p.Wall())
+	}
+	if len(stdout) != 1 || stdout[0] != dir {
+		t.Errorf("stdout %q, want the directory %q", stdout, dir)
+	}
+	if len(stderr) != 1 || stderr[0] != "oops" || !slices.Equal(p.Tail.Lines(), stderr) {
+		t.Errorf("stderr %q, tail %q, want oops", stderr, p.Tail.Lines())
+	}
+	if p.Err() != nil || p.CPUAtExit() < 0 {
+		t.Errorf("Err %v, CPUAtExit %v", p.Err(), p.CPUAtExit())
+	}
+}
+
+// TestStartNetkit runs a stand-in for netkit that prints the JSON lines of
+// `serve --json` and an nkprof line, and waits for SIGTERM.
+func TestStartNetkit(t *testing.T) {
+	bin, env := helper(t, "netkit")
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	p, addr, pprof, err := StartNetkit(ctx, sh, []string{"-c", script}, nil, "chat", 5*time.Second)
+	p, addr, pprof, err := StartNetkit(ctx, bin, nil, env, "chat", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +205,10 @@ while :; do sleep 0.05; done`
 	}
 
 	// A server that never says where it listens.
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
 	_, _, _, err = StartNetkit(ctx, sh, []string{"-c", "echo nothing >&2; exec sleep 5"}, nil, "chat", 200*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "no chat tcp address") || !strings.Contains(err.Error(), "nothing") {
 		t.Errorf("silent server: %v", err)

@@ -92,19 +92,34 @@ func SelfCPU() time.Duration {
 
 // LoadAvg returns the machine's 1-minute load average, or -1.
 func LoadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
+	l := LoadAvgs()
+	if l == nil {
 		return -1
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
+	v, err := strconv.ParseFloat(l[0], 64)
 	if err != nil {
 		return -1
 	}
 	return v
+}
+
+// LoadAvgs returns the machine's 1, 5 and 15 minute load averages as
+// /proc/loadavg writes them and uptime shows them ("0.52 0.61 0.70"), or
+// nil if it cannot read them.
+func LoadAvgs() []string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	return parseLoadAvgs(string(b))
+}
+
+func parseLoadAvgs(s string) []string {
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return nil
+	}
+	return f[:3]
 }
 
 // MachineCPU is the machine-wide CPU time used, from /proc/stat.
