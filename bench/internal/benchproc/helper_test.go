@@ -26,9 +26,14 @@ func TestMain(m *testing.M) {
 	case "forker":
 		helperForker()
 	case "child":
-		// Holds the standard error it inherited until a signal ends it.
+		// Holds the standard error it inherited until a signal ends it
+		// (waiting on a signal, not select{}, which the runtime takes for
+		// a deadlock).
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 		fmt.Println("up")
-		select {}
+		<-term
+		os.Exit(0)
 	}
 	os.Exit(2)
 }
