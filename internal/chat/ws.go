@@ -43,14 +43,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	peer := remoteAddr(r)
 
 	m := h.Hub.NewMember(peer, func() { c.CloseNow() })
+	// The member's writer runs only while there is something to send,
+	// as for TCP: an idle WebSocket member holds no goroutine for it.
+	written := m.Drain(func(batch []*Event) error {
+		for _, e := range batch {
+			if err := writeEvent(ctx, c, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(err error) {
+		if err != nil {
+			// A failed write cuts the connection; the reader then finds
+			// it dead and the member leaves.
+			c.CloseNow()
+			return
+		}
+		// Out of the room, everything written: close, which also ends a
+		// reader still waiting (after a kick or a shutdown).
+		c.Close(websocket.StatusNormalClosure, "")
+	})
 	if !h.wsJoin(ctx, c, m) {
 		return
 	}
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		writeWS(ctx, c, m)
-	}()
 	reason := h.wsReadLoop(ctx, c, m)
 	h.Hub.Leave(m, reason)
 	<-written
@@ -113,29 +128,6 @@ func readWS(ctx context.Context, c *websocket.Conn) (WSMessage, error) {
 		return WSMessage{}, errBadJSON
 	}
 	return msg, nil
-}
-
-// writeWS sends each event as one text message until the member is out of
-// the room, then closes the connection, which also ends a reader still
-// waiting (after a kick or a shutdown). A failed write cuts the connection;
-// the reader then finds it dead and the member leaves.
-func writeWS(ctx context.Context, c *websocket.Conn, m *Member) {
-	var batch []*Event
-	for {
-		var ok bool
-		batch, ok = m.Take(batch[:0])
-		for _, e := range batch {
-			if writeEvent(ctx, c, e) != nil {
-				c.CloseNow()
-				return
-			}
-		}
-		clear(batch)
-		if !ok {
-			c.Close(websocket.StatusNormalClosure, "")
-			return
-		}
-	}
 }
 
 func writeEvent(ctx context.Context, c *websocket.Conn, e *Event) error {
