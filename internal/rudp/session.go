@@ -68,7 +68,10 @@ func NewSession(conn net.Conn, opt SendOptions) (*Session, error) {
 	if ua, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
 		s.peer = ua.AddrPort()
 	}
-	if uc, ok := conn.(*net.UDPConn); ok {
+	// Batched I/O for the extended mode; stop-and-wait sends and reads
+	// one datagram at a time, which the plain socket calls do a little
+	// faster.
+	if uc, ok := conn.(*net.UDPConn); ok && !isLegacy(m) {
 		s.uc, s.warns, err = udpio.New(uc, udpio.Options{ReadBuffer: SocketBuffer, WriteBuffer: SocketBuffer})
 		if err != nil {
 			return nil, err
@@ -77,6 +80,11 @@ func NewSession(conn net.Conn, opt SendOptions) (*Session, error) {
 		s.wr = make([]udpio.Datagram, udpio.DefaultBatch)
 	}
 	return s, nil
+}
+
+func isLegacy(m machine) bool {
+	_, ok := m.(*Sender)
+	return ok
 }
 
 // SocketBuffer is the socket buffer size a Session and a Receiver ask
