@@ -18,6 +18,7 @@ import (
 type serveFlags struct {
 	serverFlags
 	chat        chatServerFlags
+	udp         serveExtras
 	host        string
 	only        string
 	except      string
@@ -29,6 +30,8 @@ func serveCommand(stdio IO) *command {
 	fs := flag.NewFlagSet("netkit serve", flag.ContinueOnError)
 	f.register(fs)
 	f.chat.register(fs)
+	f.udp = udpServeExtras("udp-secret")
+	f.udp.register(fs)
 	fs.StringVar(&f.host, "host", "127.0.0.1", "`ADDRESS` every service binds to (0.0.0.0 for all interfaces)")
 	fs.StringVar(&f.only, "only", "", "start only these services (`LIST`, comma-separated)")
 	fs.StringVar(&f.except, "except", "", "start every service but these (`LIST`, comma-separated)")
@@ -71,7 +74,12 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 			return net.JoinHostPort(f.host, "0")
 		}
 		return s.DefaultAddr(f.host, port)
-	}, serveExtras{setup: f.chat.apply})
+	}, serveExtras{setup: func(env *suite.Env) error {
+		if err := f.chat.apply(env); err != nil {
+			return err
+		}
+		return f.udp.setup(env)
+	}})
 }
 
 // pickServices applies --only and --except to the service list.

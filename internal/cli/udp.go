@@ -65,7 +65,7 @@ Examples:
 		children: []*command{
 			udpSendCommand(stdio, def),
 			udpRecvCommand(stdio, def),
-			serviceServeCommand(stdio, "udp", serveExtras{}),
+			serviceServeCommand(stdio, "udp", udpServeExtras("secret")),
 		},
 	}
 	return udp
@@ -129,7 +129,7 @@ func udpSendCommand(stdio IO, def string) *command {
 	fs.IntVar(&f.corruptEvery, "corrupt-every", 0, "send every `N`th data frame damaged the first time, to watch the NACK and the resend (0: never)")
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "give up when the receiver has not answered for this long")
 	fs.DurationVar(&f.keepalive, "keepalive", rudp.DefaultKeepAlive, "while idle after the first item (reading -), send a keep-alive this often")
-	fs.StringVar(&f.secret, "secret", os.Getenv("NETKIT_SECRET"), "encrypt and authenticate with this shared `PASSPHRASE` (default $NETKIT_SECRET; the receiver needs the same)")
+	fs.StringVar(&f.secret, "secret", "", "encrypt and authenticate with this shared `PASSPHRASE` (default $NETKIT_SECRET; the receiver needs the same)")
 	fs.Func("text", "send `TEXT` as a text message", func(s string) error {
 		f.text, f.textSet = s, true
 		return nil
@@ -184,9 +184,10 @@ Examples:
 // parse checks the flags and splits the arguments into the address, the
 // files, and whether to read standard input.
 func (f *udpSendFlags) parse(args []string, def string) (addr string, files []string, stdin bool, err error) {
+	f.secret = secretOr(f.secret)
 	switch {
 	case f.secret != "" && (f.legacy || f.window == 1):
-		return "", nil, false, errors.New("--secret: the legacy protocol (--legacy, --window 1) cannot encrypt; drop one of them")
+		return "", nil, false, errors.New("--secret (or $NETKIT_SECRET): the legacy protocol (--legacy, --window 1) cannot encrypt; drop one of them")
 	case f.window < 1:
 		return "", nil, false, fmt.Errorf("--window %d: want 1 (stop-and-wait) or more", f.window)
 	case f.fragSize != 0 && (f.fragSize < 1 || f.fragSize > wire.MaxData):
@@ -520,7 +521,7 @@ func udpRecvCommand(stdio IO, def string) *command {
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "forget a sender silent this long, discarding its unfinished file")
 	fs.IntVar(&f.maxPeers, "max-peers", rudp.DefaultMaxPeers, "most senders served at once")
 	fs.IntVar(&f.window, "window", rudp.DefaultWindow, "most fragments one sender may have in flight (extended mode)")
-	fs.StringVar(&f.secret, "secret", os.Getenv("NETKIT_SECRET"), "accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET); legacy senders, which cannot encrypt, are then refused")
+	fs.StringVar(&f.secret, "secret", "", "accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET); legacy senders, which cannot encrypt, are then refused")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per line for each event")
 	const cmd = "netkit udp recv"
 	return &command{
@@ -624,7 +625,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 	}
 	r := &rudp.Receiver{
 		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers,
-		Window: f.window, Secret: f.secret,
+		Window: f.window, Secret: secretOr(f.secret),
 		Trace: f.trace.tracer(stdio.Stderr, true),
 		Warn:  func(w string) { fmt.Fprintln(stdio.Stderr, "warning:", w) },
 		OnEvent: func(e rudp.Event) {
@@ -680,4 +681,30 @@ func terminalSafe(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// udpServeExtras adds the udp service's secret to a serve command, under
+// the flag name (secret for netkit udp serve, udp-secret for netkit
+// serve).
+func udpServeExtras(name string) serveExtras {
+	var secret string
+	return serveExtras{
+		register: func(fs *flag.FlagSet) {
+			fs.StringVar(&secret, name, "", "udp service: accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET)")
+		},
+		setup: func(env *suite.Env) error {
+			env.UDPSecret = secretOr(secret)
+			return nil
+		},
+	}
+}
+
+// secretOr returns the --secret given, or $NETKIT_SECRET. The variable is
+// read here rather than made the flag's default, which --help would
+// print.
+func secretOr(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv("NETKIT_SECRET")
 }

@@ -306,3 +306,29 @@ func TestUDPServe(t *testing.T) {
 		t.Errorf("serve returned %v", err)
 	}
 }
+
+// TestUDPServeSecret runs the suite's udp service with a secret: a sender
+// with the same secret (here from $NETKIT_SECRET) gets through, one
+// without is refused, and the secret never shows in --help.
+func TestUDPServeSecret(t *testing.T) {
+	data := t.TempDir()
+	addr, _, stop := startUDPRecv(t, "udp", "serve", "--listen", "127.0.0.1:0", "--data", data, "--secret", "service secret")
+	defer stop()
+	src := filepath.Join(t.TempDir(), "sealed.txt")
+	os.WriteFile(src, []byte("for the service"), 0o644)
+	if _, _, err := run(t, "", "udp", "send", addr, src, "--timeout", "3s"); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Errorf("a sender without the secret: %v", err)
+	}
+	t.Setenv("NETKIT_SECRET", "service secret")
+	if _, _, err := run(t, "", "udp", "send", addr, src); err != nil {
+		t.Fatalf("with $NETKIT_SECRET: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, suite.UDPInbox, "sealed.txt")); err != nil || string(b) != "for the service" {
+		t.Errorf("inbox file: %q, %v", b, err)
+	}
+	for _, args := range [][]string{{"udp", "send", "--help"}, {"udp", "serve", "--help"}, {"serve", "--help"}} {
+		if out, _, _ := run(t, "", args...); strings.Contains(out, "service secret") {
+			t.Errorf("%q shows the secret", args)
+		}
+	}
+}

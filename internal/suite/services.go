@@ -41,6 +41,9 @@ type Env struct {
 	DataDir string
 	// Chat configures the chat room.
 	Chat ChatConfig
+	// UDPSecret, when set, seals every session of the udp service: its
+	// senders need the same secret, and legacy ones are refused.
+	UDPSecret string
 
 	hub *chat.Hub
 }

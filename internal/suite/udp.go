@@ -44,7 +44,7 @@ func buildUDP(g *Group, env *Env, addr func(string) string) error {
 		store.Close()
 		return err
 	}
-	recv := &rudp.Receiver{Store: store, Logger: env.logger().With("service", "udp")}
+	recv := &rudp.Receiver{Store: store, Secret: env.UDPSecret, Logger: env.logger().With("service", "udp")}
 	g.Packet("udp", recv, pc)
 	return nil
 }
