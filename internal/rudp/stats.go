@@ -45,6 +45,9 @@ type Stats struct {
 	// (by later acks or a timeout); LossEvents the window reductions;
 	// Replays the sealed frames dropped as replays (extended).
 	Acks, Lost, LossEvents, Replays uint64
+	// Probes counts tail loss probes: the oldest fragment in flight sent
+	// again after two round trips without an ack.
+	Probes uint64
 	// Resumed counts content bytes not sent because the receiver had them
 	// from an earlier, interrupted transfer.
 	Resumed int64

@@ -159,6 +159,8 @@ type XSender struct {
 	largest   uint32 // the receiver's highest packet number seen
 	lastAck   time.Time
 	rtoAt     time.Time
+	tlpAt     time.Time // a tail loss probe is due (RFC 8985)
+	tlps      int       // probes sent since the last new ack
 	tokens    float64
 	paceAt    time.Time // when the pacer was last filled
 	paceBlock bool      // the pacer stopped the last fill
@@ -432,6 +434,8 @@ func (s *XSender) Tick(now time.Time) Output {
 	}
 	if x := s.x; x != nil && x.accepted && s.inflight > 0 && !s.rtoAt.IsZero() && !now.Before(s.rtoAt) {
 		s.timeout(now)
+	} else if s.probeDue(now) {
+		s.probe(now)
 	}
 	s.pump(now)
 	return s.output()
@@ -784,6 +788,9 @@ func (s *XSender) sendData(idx uint32, first bool, now time.Time) bool {
 	if s.rtoAt.IsZero() || s.inflight == 1 {
 		s.rtoAt = now.Add(s.rto.rto)
 	}
+	if s.inflight == 1 {
+		s.tlpAt = now.Add(s.pto())
+	}
 	s.waitFrom(now)
 	return true
 }
@@ -886,6 +893,7 @@ func (s *XSender) sack(now time.Time) {
 		s.rto.progress()
 		s.lastAck = now
 		s.rtoAt = now.Add(s.rto.rto)
+		s.tlpAt, s.tlps = now.Add(s.pto()), 0
 		s.grow(newly)
 	}
 	s.detectLoss(now)
@@ -963,6 +971,52 @@ func (s *XSender) nextRound() {
 		s.roundEnd = s.pn
 		s.roundLost = 0
 	}
+}
+
+// pto is how long a tail loss probe waits for an ack: two smoothed
+// round trips (RFC 8985), at least a millisecond, at most the RTO.
+func (s *XSender) pto() time.Duration {
+	if s.rto.samples == 0 {
+		return s.rto.rto
+	}
+	return min(max(2*s.rto.srtt, time.Millisecond), s.rto.rto)
+}
+
+// maxProbes bounds the tail loss probes between two new acks; then the
+// RTO takes over.
+const maxProbes = 2
+
+// probeDue reports whether a tail loss probe is due: fragments in flight
+// and no ack for a PTO.
+func (s *XSender) probeDue(now time.Time) bool {
+	x := s.x
+	return x != nil && x.accepted && !x.ending && s.inflight > 0 && s.tlps < maxProbes && !s.tlpAt.IsZero() && !now.Before(s.tlpAt)
+}
+
+// probe resends the oldest fragment in flight, without touching the
+// congestion window (RFC 8985's tail loss probe): when the last
+// fragments of a window are lost, too few packets follow them for fast
+// retransmit, and a probe costs a round trip where the RTO costs tens of
+// milliseconds.
+func (s *XSender) probe(now time.Time) {
+	x := s.x
+	mask := uint32(len(x.frags) - 1)
+	for s.flight.len() > 0 {
+		r := s.flight.front()
+		st := &x.frags[r.idx&mask]
+		if r.idx < x.cum || r.idx >= x.next || st.acked || st.pn != r.pn || st.lost {
+			s.flight.pop()
+			continue
+		}
+		s.flight.pop()
+		st.lost = true
+		s.inflight--
+		x.lost = append(x.lost, r.idx)
+		s.stats.Probes++
+		break
+	}
+	s.tlps++
+	s.tlpAt = now.Add(s.pto())
 }
 
 // timeout handles an RTO with fragments in flight and no ack for it:
@@ -1173,6 +1227,9 @@ func (s *XSender) output() Output {
 		}
 		if s.x != nil && s.inflight > 0 {
 			d = earliest(d, s.rtoAt)
+			if s.tlps < maxProbes && s.x.accepted && !s.x.ending {
+				d = earliest(d, s.tlpAt)
+			}
 		}
 		if s.x != nil && (s.paceBlock || s.nbuf >= maxBurst) {
 			if s.nbuf >= maxBurst {
