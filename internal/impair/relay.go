@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/netkit/netkit/internal/udpio"
 )
 
 // Defaults for Relay, used where a field is zero.
@@ -201,26 +203,48 @@ func (r *Relay) check(pc net.PacketConn) (*net.UDPAddr, error) {
 // returns nil, or a read fails for good.
 func (r *Relay) readClients(pc net.PacketConn) error {
 	buf := make([]byte, r.maxDatagram+1) // one more, to tell an oversize one
+	// On a UDP socket, read in batches (and, on Linux, take a sender's
+	// GSO bursts whole): a relay in front of a fast transfer reads as
+	// many datagrams a second as it can.
+	var uc *udpio.Conn
+	if r.udp != nil {
+		var warns []string
+		var err error
+		uc, warns, err = udpio.New(r.udp, udpio.Options{ReadBuffer: sessionReadBuffer, MaxDatagram: r.maxDatagram})
+		if err != nil {
+			uc = nil
+		}
+		for _, w := range warns {
+			r.logger.Warn(w)
+		}
+	}
+	ds := make([]udpio.Datagram, udpio.DefaultBatch)
 	var last *session
 	for {
 		var (
-			n    int
-			from netip.AddrPort
-			err  error
+			n   int
+			err error
 		)
-		if r.udp != nil {
-			n, from, err = r.udp.ReadFromUDPAddrPort(buf)
-		} else {
-			var a net.Addr
-			n, a, err = pc.ReadFrom(buf)
+		switch {
+		case uc != nil:
+			n, err = uc.ReadBatch(ds)
+		case r.udp != nil:
+			var k int
+			k, ds[0].Addr, err = r.udp.ReadFromUDPAddrPort(buf)
+			ds[0].B, n = buf[:k], 1
+		default:
+			var (
+				k int
+				a net.Addr
+			)
+			k, a, err = pc.ReadFrom(buf)
+			ds[0].Addr = netip.AddrPort{}
 			if ua, ok := a.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
+				ds[0].Addr = ua.AddrPort()
 			} else if a != nil {
-				from, _ = netip.ParseAddrPort(a.String())
+				ds[0].Addr, _ = netip.ParseAddrPort(a.String())
 			}
-		}
-		if err == nil && !from.IsValid() {
-			continue // not a UDP peer: nowhere to send replies
+			ds[0].B, n = buf[:k], 1
 		}
 		if err != nil {
 			r.mu.Lock()
@@ -234,19 +258,25 @@ func (r *Relay) readClients(pc net.PacketConn) error {
 			}
 			return fmt.Errorf("impair: read: %w", err)
 		}
-		if n > r.maxDatagram {
-			r.up.c.oversize.Add(1)
-			continue
-		}
-		s := last
-		if s == nil || s.client != from || s.closed.Load() {
-			if s = r.session(from); s == nil {
+		for _, d := range ds[:n] {
+			from := d.Addr
+			if !from.IsValid() {
+				continue // not a UDP peer: nowhere to send replies
+			}
+			if len(d.B) > r.maxDatagram {
+				r.up.c.oversize.Add(1)
 				continue
 			}
-			last = s
+			s := last
+			if s == nil || s.client != from || s.closed.Load() {
+				if s = r.session(from); s == nil {
+					continue
+				}
+				last = s
+			}
+			s.touch()
+			r.up.handle(d.B, s)
 		}
-		s.touch()
-		r.up.handle(buf[:n], s)
 	}
 }
 

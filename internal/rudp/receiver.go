@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netkit/netkit/internal/rudp/udpio"
+	"github.com/netkit/netkit/internal/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
 )
 

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netkit/netkit/internal/rudp/udpio"
+	"github.com/netkit/netkit/internal/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
 )
 

@@ -13,6 +13,7 @@ type sysConn struct {
 	// seen as such rather than as an error on systems that fail a read
 	// into a short buffer.
 	rbuf []byte
+	max  int
 }
 
 func (c *Conn) init(o Options) ([]string, error) {
@@ -32,6 +33,7 @@ func (c *Conn) init(o Options) ([]string, error) {
 		}
 	}
 	c.sys.rbuf = make([]byte, 1<<16)
+	c.sys.max = o.MaxDatagram
 	return warnings, nil
 }
 
@@ -42,7 +44,7 @@ func (c *Conn) readBatch(ds []Datagram) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n = min(n, MaxDatagram+1)
+	n = min(n, c.sys.max+1)
 	ds[0] = Datagram{B: c.sys.rbuf[:n:n], Addr: addr}
 	return 1, nil
 }

@@ -18,7 +18,7 @@ import (
 // buffer, as the sender outruns it. The protocol paces its sender, so
 // recv-MB/s is the figure to compare with other transports.
 //
-//	go test -run '^$' -bench Loopback -count 3 ./internal/rudp/udpio
+//	go test -run '^$' -bench Loopback -count 3 ./internal/udpio
 const (
 	benchSize  = 1458
 	benchBatch = 64

@@ -69,6 +69,7 @@ type sysConn struct {
 	rgot   int
 	roff   int
 	rvlen  int        // messages to ask recvmmsg for
+	max    int        // the longest datagram returned whole
 	rerr   unix.Errno // recvmmsg's error
 	recvFn func(uintptr) bool
 	rzone  zoneCache
@@ -109,9 +110,10 @@ func (c *Conn) init(o Options) ([]string, error) {
 		return nil, fmt.Errorf("udpio: %w", err)
 	}
 
-	slots, size := o.Batch, MaxDatagram+1
+	s.max = o.MaxDatagram
+	slots, size := o.Batch, o.MaxDatagram+1
 	if s.gro {
-		slots, size = min(o.Batch, groSlots), groSlotSize
+		slots, size = min(o.Batch, groSlots), max(groSlotSize, o.MaxDatagram+1)
 	}
 	s.rh = make([]unix.Mmsghdr, slots)
 	s.riov = make([]unix.Iovec, slots)
@@ -284,7 +286,7 @@ func (s *sysConn) drain(ds []Datagram) int {
 		b := s.rbuf[i*s.rslot : i*s.rslot+int(h.Len)]
 		seg := s.rseg[i]
 		if seg <= 0 {
-			ds[n] = Datagram{B: cut(b), Addr: s.raddr[i]}
+			ds[n] = Datagram{B: cut(b, s.max), Addr: s.raddr[i]}
 			n++
 			s.rnext++
 			continue
@@ -296,7 +298,7 @@ func (s *sysConn) drain(ds []Datagram) int {
 		}
 		for n < len(ds) && s.roff < len(b) {
 			end := min(s.roff+seg, len(b))
-			ds[n] = Datagram{B: cut(b[s.roff:end]), Addr: s.raddr[i]}
+			ds[n] = Datagram{B: cut(b[s.roff:end], s.max), Addr: s.raddr[i]}
 			n++
 			s.roff = end
 		}
@@ -308,12 +310,12 @@ func (s *sysConn) drain(ds []Datagram) int {
 	return n
 }
 
-// cut caps b at MaxDatagram+1 bytes, so that a caller sees an oversize
+// cut caps b at max+1 bytes, so that a caller sees an oversize
 // datagram, and its capacity at its length, so that an append cannot
 // spill into the next.
-func cut(b []byte) []byte {
-	if len(b) > MaxDatagram+1 {
-		b = b[:MaxDatagram+1]
+func cut(b []byte, max int) []byte {
+	if len(b) > max+1 {
+		b = b[:max+1]
 	}
 	return b[:len(b):len(b)]
 }

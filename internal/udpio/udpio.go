@@ -1,4 +1,4 @@
-// Package udpio is fast UDP socket I/O for netkit's reliable UDP transfers:
+// Package udpio is fast UDP socket I/O for netkit's reliable UDP transfers and its impairment relay:
 // many datagrams per system call, and on Linux the kernel's segmentation
 // offloads, so that a transfer is bound by the protocol and not by the
 // per-datagram cost of the socket.
@@ -82,6 +82,11 @@ type Options struct {
 	Batch int
 	// DisableOffload keeps GSO and GRO off: for tests, and to compare.
 	DisableOffload bool
+	// MaxDatagram is the longest datagram ReadBatch returns whole (a
+	// longer one comes cut to MaxDatagram+1 bytes); 0 means MaxDatagram,
+	// and it is capped at 65535. It sizes the read buffers: a relay of
+	// any datagram asks for 65535.
+	MaxDatagram int
 }
 
 // Conn does batched I/O on a UDP socket, connected or not. Its zero value
@@ -121,6 +126,12 @@ func New(c *net.UDPConn, o Options) (*Conn, []string, error) {
 	case o.Batch > maxBatch:
 		o.Batch = maxBatch
 	}
+	switch {
+	case o.MaxDatagram <= 0:
+		o.MaxDatagram = MaxDatagram
+	case o.MaxDatagram > 65535:
+		o.MaxDatagram = 65535
+	}
 	conn := &Conn{uc: c, connected: c.RemoteAddr() != nil}
 	warnings, err := conn.init(o)
 	if err != nil {
@@ -136,8 +147,8 @@ func New(c *net.UDPConn, o Options) (*Conn, []string, error) {
 //
 // A GRO super-buffer is returned as the datagrams it holds; those that do
 // not fit in ds are returned by the next call, before it reads again. A
-// datagram longer than MaxDatagram is returned cut to MaxDatagram+1
-// bytes.
+// datagram longer than Options.MaxDatagram is returned cut to one byte
+// more.
 //
 // Errors are those of net.Conn: a deadline that passed satisfies
 // errors.Is(err, os.ErrDeadlineExceeded), a closed socket

@@ -291,6 +291,28 @@ func TestOversize(t *testing.T) {
 	}
 }
 
+// TestMaxDatagram checks Options.MaxDatagram from both sides: datagrams
+// up to it come whole, a longer one cut to one byte more.
+func TestMaxDatagram(t *testing.T) {
+	for _, disable := range []bool{true, false} {
+		t.Run(offloadName(disable), func(t *testing.T) {
+			const max = 9000
+			rc := wrap(t, listen(t), Options{DisableOffload: disable, MaxDatagram: max})
+			to := addrOf(rc.uc)
+			wc := listen(t)
+			var out []Datagram
+			for i, size := range []int{2000, max, max + 1, 65000, 1} {
+				b := payload(i, size)
+				if _, err := wc.WriteToUDPAddrPort(b, to); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, Datagram{B: b[:min(size, max+1)]})
+			}
+			checkSame(t, receive(t, rc, len(out), DefaultBatch), out)
+		})
+	}
+}
+
 func TestWriteAddress(t *testing.T) {
 	rc := wrap(t, listen(t), Options{})
 	wc := wrap(t, listen(t), Options{})

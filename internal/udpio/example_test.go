@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/netkit/netkit/internal/rudp/udpio"
+	"github.com/netkit/netkit/internal/udpio"
 )
 
 // Example sends a batch from a connected socket and reads it back on an
