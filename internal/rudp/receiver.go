@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netkit/netkit/internal/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
+	"github.com/netkit/netkit/internal/udpio"
 )
 
 // Receiver serves the legacy protocol on UDP sockets, in the manner of

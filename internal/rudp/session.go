@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netkit/netkit/internal/udpio"
 	"github.com/netkit/netkit/internal/rudp/wire"
+	"github.com/netkit/netkit/internal/udpio"
 )
 
 // aLongTimeAgo is a read deadline in the past: it wakes a blocked read.
