@@ -1,7 +1,7 @@
 // Package udpio is fast UDP socket I/O for netkit's reliable UDP transfers
 // and its impairment relay: many datagrams per system call, and on Linux
-// the kernel's segmentation offloads, so that a transfer is bound by the protocol and not by the
-// per-datagram cost of the socket.
+// the kernel's segmentation offloads, so that a transfer is bound by the
+// protocol and not by the per-datagram cost of the socket.
 //
 // On Linux a Conn reads with recvmmsg and writes with sendmmsg, Batch
 // datagrams per call. On top of that:
