@@ -72,6 +72,9 @@ const (
 	maxSuffix = 9999
 	// writeBuffer is the buffer of each file being received.
 	writeBuffer = 32 << 10
+	// writebackEvery is how much of a file is written before the kernel
+	// is asked to start writing it to disk.
+	writebackEvery = 32 << 20
 )
 
 var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}
@@ -246,6 +249,7 @@ type incoming struct {
 	f         *os.File
 	w         *bufio.Writer
 	n         int64
+	flushed   int64 // written back up to here (startWriteback)
 	err       error // the first write error: the file is lost
 	ended     bool
 }
@@ -264,6 +268,14 @@ func (in *incoming) Write(p []byte) (int, error) {
 	in.n += int64(n)
 	if err != nil {
 		in.err = fmt.Errorf("rudp: write %q: %w", in.name, err)
+	}
+	// Start writing back what the page cache holds every writebackEvery
+	// bytes, so that the sync at Commit has little left to do however
+	// large the file: a long sync would keep the receiver from everyone
+	// else, and its sender waiting past its timeout.
+	if written := in.n - int64(in.w.Buffered()); written-in.flushed >= writebackEvery {
+		startWriteback(in.f, in.flushed, written-in.flushed)
+		in.flushed = written
 	}
 	return n, in.err
 }
@@ -328,6 +340,7 @@ func (in *incoming) Truncate(size int64) error {
 		return err
 	}
 	in.n = size
+	in.flushed = min(in.flushed, size)
 	return nil
 }
 

@@ -279,3 +279,36 @@ func TestStorePrunesOldPartials(t *testing.T) {
 		t.Errorf("after OpenStore the folder holds %q", got)
 	}
 }
+
+// TestStoreWritesBack checks that a file being received is handed to the
+// kernel for writing back every writebackEvery bytes, so that the sync at
+// Commit is short whatever the size, and that the file is whole.
+func TestStoreWritesBack(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sink, err := s.Create("big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := randomBytes(1445, 7)
+	const total = 2*writebackEvery + 5000*1445
+	for n := 0; n < total; n += len(chunk) {
+		if _, err := sink.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := sink.(*incoming)
+	if in.flushed < 2*writebackEvery || in.flushed > in.n {
+		t.Errorf("written back up to %d of %d bytes, want at least %d", in.flushed, in.n, 2*writebackEvery)
+	}
+	if _, err := sink.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(filepath.Join(dir, "big.bin")); err != nil || info.Size() != in.n {
+		t.Errorf("stored %v, %v; want %d bytes", info, err, in.n)
+	}
+}
