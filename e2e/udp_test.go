@@ -263,3 +263,71 @@ func TestUDPDiskFull(t *testing.T) {
 		t.Errorf("the folder holds %q, want only fits.txt", names)
 	}
 }
+
+// TestUDPLegacyPeer drives netkit against a legacy peer written from
+// SEED-PROTOCOL.md alone, in Python (testdata/legacy_peer.py: struct and
+// zlib.crc32, no netkit code), both ways: netkit's sender offers the
+// extended mode, hears nothing, and falls back to stop-and-wait by
+// itself; --legacy skips the offer; the peer's sender is taken by netkit
+// udp recv. Every file arrives byte for byte.
+func TestUDPLegacyPeer(t *testing.T) {
+	python := peer(t, "python3")
+	script, err := filepath.Abs(filepath.Join("testdata", "legacy_peer.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	files := map[string][]byte{
+		"smallFile.bin": []byte("It is a small file."),
+		"empty.bin":     nil,
+		"random.bin":    make([]byte, 100_000),
+	}
+	rand.NewChaCha8([32]byte{3}).Read(files["random.bin"])
+	var paths []string
+	for name, b := range files {
+		os.WriteFile(filepath.Join(src, name), b, 0o644)
+		paths = append(paths, filepath.Join(src, name))
+	}
+	slices.Sort(paths)
+	check := func(t *testing.T, dir string) {
+		t.Helper()
+		for name, want := range files {
+			if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: %d bytes (%v), want %d", name, len(got), err, len(want))
+			}
+		}
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{{"offer then fallback", nil}, {"--legacy", []string{"--legacy"}}} {
+		t.Run("netkit to the peer, "+tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := start(t, command{path: python, args: []string{script, "recv", dir}})
+			port := p.waitLine(t, "the peer's port", func(string) bool { return true })
+			args := append([]string{"udp", "send", "127.0.0.1:" + port, "--fragment-size", "4", "--json"}, tt.args...)
+			r := netkit(t, "", append(args, paths...)...)
+			r.wantCode(t, 0)
+			if !strings.Contains(r.stdout, `"mode":"legacy"`) {
+				t.Errorf("summary %q: want the legacy mode", r.stdout)
+			}
+			if code, ok := p.wait(10 * time.Second); !ok || code != 0 {
+				t.Errorf("the peer: exit %d (ended %v); stderr %q", code, ok, p.stderr)
+			}
+			check(t, dir)
+		})
+	}
+
+	t.Run("the peer to netkit", func(t *testing.T) {
+		dir := t.TempDir()
+		recv, addr := startUDPRecv(t, dir)
+		host, port, _ := strings.Cut(addr, ":")
+		r := run(t, command{path: python, args: append([]string{script, "send", host, port, "4"}, paths...), timeout: time.Minute})
+		r.wantCode(t, 0)
+		for range files {
+			recv.waitLine(t, "a file", func(l string) bool { return strings.Contains(l, `"file"`) })
+		}
+		check(t, dir)
+	})
+}
