@@ -77,7 +77,7 @@ type traceFlags struct {
 }
 
 func (f *traceFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.verbose, "v", false, "trace every frame on standard error: direction, type, seq/count, size, crc, data")
+	fs.BoolVar(&f.verbose, "v", false, "trace every frame on standard error: direction, type, seq/count, size, crc, data (extended frames: type, session, packet number and fields, opened when sealed)")
 	fs.BoolVar(&f.keepalive, "trace-keepalive", false, "with -v: show keep-alives (KPA and their ACKs) too")
 	fs.BoolVar(&f.hex, "trace-hex", false, "with -v: show each frame's bytes in hex")
 }

@@ -108,7 +108,7 @@ func (r *Receiver) init() error {
 		if r.initErr == nil {
 			r.xin, r.initErr = NewXInbox(XInboxConfig{
 				Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout,
-				MaxPeers: r.MaxPeers, Window: r.Window, Secret: r.Secret,
+				MaxPeers: r.MaxPeers, Window: r.Window, Secret: r.Secret, Trace: r.Trace,
 			})
 		}
 	})

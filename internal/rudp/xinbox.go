@@ -50,6 +50,9 @@ type XInboxConfig struct {
 	// Secret, when set, makes every session sealed: a sender without it,
 	// or with another, is rejected.
 	Secret string
+	// Trace, when set, is told every extended frame received and sent,
+	// with its body in the clear.
+	Trace func(FrameTrace)
 }
 
 // xsess is one extended session.
@@ -188,6 +191,7 @@ func (in *XInbox) Handle(datagram []byte, from netip.AddrPort, now time.Time) Ou
 	}
 	t := wire.Type(datagram[8])
 	if t == wire.HELLO {
+		in.trace(TraceIn, from, datagram, datagram[wire.HeaderLen:], nil)
 		in.hello(datagram, from, now)
 		return in.output()
 	}
@@ -195,29 +199,35 @@ func (in *XInbox) Handle(datagram []byte, from netip.AddrPort, now time.Time) Ou
 	s := in.sessions[sid]
 	if s == nil || s.addr != from {
 		in.stats.Dropped++
+		in.trace(TraceIn, from, datagram, nil, errNoSession)
 		return in.output()
 	}
 	sealed := s.keys != nil && t.Sealable()
 	h, body, err := wire.ParseXHeader(datagram, !sealed)
 	if err != nil {
 		in.stats.Malformed++
+		in.trace(TraceIn, from, datagram, nil, err)
 		return in.output()
 	}
 	if sealed {
 		if !s.replay.Check(uint64(h.PN)) {
 			in.stats.Duplicates++
+			in.trace(TraceIn, from, datagram, nil, errReplay)
 			return in.output()
 		}
 		pt, err := s.keys.Open(in.open[:0], uint64(h.PN), datagram[:9], body)
 		if err != nil || !s.replay.Accept(uint64(h.PN)) {
 			in.stats.Malformed++
+			in.trace(TraceIn, from, datagram, nil, errDropped)
 			return in.output()
 		}
 		body = pt
 	} else if h.Type.Sealable() && s.flags&wire.FlagSecret != 0 {
 		in.stats.Malformed++ // a plain frame in a sealed session
+		in.trace(TraceIn, from, datagram, nil, errDropped)
 		return in.output()
 	}
+	in.trace(TraceIn, from, datagram, body, nil)
 	s.lastHeard = now
 	if !s.heard || h.PN > s.largest {
 		s.largest, s.largestAt, s.heard = h.PN, now, true
@@ -884,6 +894,26 @@ func (in *XInbox) emitTo(to netip.AddrPort, h wire.XHeader, body []byte, keys *s
 	}
 	in.dgrm = append(in.dgrm, b)
 	in.to = append(in.to, to)
+	in.trace(TraceOut, to, b, body, nil)
+}
+
+// Errors of the traces of frames an XInbox drops.
+var (
+	errNoSession = errors.New("no such session from that address")
+	errReplay    = errors.New("a replay")
+)
+
+// trace reports an extended frame to cfg.Trace; err set means dropped.
+func (in *XInbox) trace(dir string, peer netip.AddrPort, raw, body []byte, err error) {
+	if in.cfg.Trace == nil {
+		return
+	}
+	h, _, _ := wire.ParseXHeader(raw, false)
+	tr := FrameTrace{Dir: dir, Peer: peer, Raw: raw, Ext: true, XHeader: h, Body: body, Err: err}
+	if err != nil {
+		tr.Body = nil
+	}
+	in.cfg.Trace(tr)
 }
 
 func (in *XInbox) reset() {

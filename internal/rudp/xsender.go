@@ -22,6 +22,10 @@ const (
 	// DefaultHelloWait is how long a sender waits for the answer to its
 	// HELLO before it takes the receiver for a legacy one.
 	DefaultHelloWait = time.Second
+	// deriveAllowance is added to the first wait for the answer to the
+	// Noise handshake: Argon2id takes tens of milliseconds between the
+	// WELCOME and the handshake's first message.
+	deriveAllowance = 250 * time.Millisecond
 	// helloRetry is the longest wait before a HELLO is sent again.
 	helloRetry = 150 * time.Millisecond
 	// initialCwnd is the congestion window, in fragments, before any
@@ -330,6 +334,9 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 		return s.output()
 	}
 	h, body, ok := s.unseal(datagram)
+	if s.opt.Trace != nil {
+		s.trace(TraceIn, datagram, body, ok)
+	}
 	if !ok {
 		s.stats.Dropped++
 		return s.output()
@@ -1120,10 +1127,15 @@ func (s *XSender) sendCtl(now time.Time) {
 	c.sends++
 	c.sentAt = now
 	c.retxAt = now.Add(s.rto.rto)
-	if c.typ == wire.HELLO {
+	switch {
+	case c.typ == wire.HELLO:
 		// Several tries within HelloWait, so that a lossy path is not
 		// taken for a legacy receiver.
 		c.retxAt = now.Add(min(s.rto.rto, helloRetry))
+	case c.typ == wire.HANDSHAKE && c.sends == 1:
+		// now is when the WELCOME arrived; stretching the secret took
+		// some of the time since (the machine reads no clock).
+		c.retxAt = c.retxAt.Add(deriveAllowance)
 	}
 	s.emitFrame(c.typ, c.body)
 	s.waitFrom(now)
@@ -1203,10 +1215,28 @@ func (s *XSender) emitFrame(t wire.Type, body []byte) []byte {
 	}
 	s.pn++
 	s.dgrm = append(s.dgrm, b)
+	if s.opt.Trace != nil {
+		s.trace(TraceOut, b, body, true)
+	}
 	s.stats.Frames++
 	s.stats.WireBytes += uint64(len(b))
 	return b
 }
+
+// trace reports an extended frame to opt.Trace, with its body in the
+// clear; ok false means it was dropped.
+func (s *XSender) trace(dir string, raw, body []byte, ok bool) {
+	h, _, _ := wire.ParseXHeader(raw, false)
+	tr := FrameTrace{Dir: dir, Raw: raw, Ext: true, XHeader: h, Body: body}
+	if !ok {
+		tr.Body, tr.Err = nil, errDropped
+	}
+	s.opt.Trace(tr)
+}
+
+// errDropped is the Err of a trace of a frame a state machine dropped:
+// malformed, of another session, not opening, a replay.
+var errDropped = errors.New("malformed, stale or not opening")
 
 func (s *XSender) reset() {
 	clear(s.evs)
