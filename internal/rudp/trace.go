@@ -37,6 +37,9 @@ type FrameTrace struct {
 	Ext     bool
 	XHeader wire.XHeader
 	Body    []byte
+	// Damaged marks a frame sent with a bit flipped on purpose
+	// (SendOptions.CorruptEvery); Body is what it carried before.
+	Damaged bool
 }
 
 // previewLen is how many data bytes a trace line shows.
@@ -70,6 +73,9 @@ func (t FrameTrace) Format(raw bool) string {
 		}
 		if t.Body != nil && len(t.Raw) >= wire.HeaderLen && binary.BigEndian.Uint32(t.Raw[9:]) == 0 && h.Type.Sealable() {
 			b.WriteString(" (sealed)")
+		}
+		if t.Damaged {
+			b.WriteString(" DAMAGED on purpose")
 		}
 	case t.Err != nil && f.Header == (wire.Header{}) && len(f.Data) == 0:
 		fmt.Fprintf(&b, "%s ?     %d bytes: %v", arrow, len(t.Raw), t.Err)

@@ -174,15 +174,16 @@ type XSender struct {
 	idleSince time.Time // last activity, for PING
 	lastFrags []fragState
 
-	stats Stats
-	ack   wire.Ack
-	body  []byte
-	open  []byte // a sealed frame opened
-	bufs  [][]byte
-	nbuf  int
-	dgrm  [][]byte
-	evs   []Event
-	out   Output
+	stats  Stats
+	damage int // 1 + the bit the next frame emitted gets flipped at; 0 none
+	ack    wire.Ack
+	body   []byte
+	open   []byte // a sealed frame opened
+	bufs   [][]byte
+	nbuf   int
+	dgrm   [][]byte
+	evs    []Event
+	out    Output
 }
 
 // NewXSender returns an XSender with the options o. o.Secret makes the
@@ -335,7 +336,7 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 	}
 	h, body, ok := s.unseal(datagram)
 	if s.opt.Trace != nil {
-		s.trace(TraceIn, datagram, body, ok)
+		s.trace(TraceIn, datagram, body, ok, false)
 	}
 	if !ok {
 		s.stats.Dropped++
@@ -778,11 +779,11 @@ func (s *XSender) sendData(idx uint32, first bool, now time.Time) bool {
 	body := wire.AppendDataHead(s.body[:0], x.tid, idx)
 	body = append(body, frag...)
 	pn := s.pn
-	b := s.emitFrame(wire.DATA, body)
 	if cv := s.corruptEvery(); first && cv > 0 && (uint64(idx)+1)%uint64(cv) == 0 && s.keys == nil {
-		wire.Corrupt(b, int(idx*37))
+		s.damage = int(idx*37) + 1 // emitFrame damages it after its crc
 		s.stats.Corrupted++
 	}
+	s.emitFrame(wire.DATA, body)
 	st := &x.frags[idx&uint32(len(x.frags)-1)]
 	st.pn, st.sent, st.lost = pn, true, false
 	at := now.Sub(s.epoch).Nanoseconds() + 1 // 0 is never sent
@@ -1214,9 +1215,14 @@ func (s *XSender) emitFrame(t wire.Type, body []byte) []byte {
 		wire.SetCRC(b)
 	}
 	s.pn++
+	damaged := s.damage > 0
+	if damaged {
+		wire.Corrupt(b, s.damage-1)
+		s.damage = 0
+	}
 	s.dgrm = append(s.dgrm, b)
 	if s.opt.Trace != nil {
-		s.trace(TraceOut, b, body, true)
+		s.trace(TraceOut, b, body, true, damaged)
 	}
 	s.stats.Frames++
 	s.stats.WireBytes += uint64(len(b))
@@ -1225,9 +1231,9 @@ func (s *XSender) emitFrame(t wire.Type, body []byte) []byte {
 
 // trace reports an extended frame to opt.Trace, with its body in the
 // clear; ok false means it was dropped.
-func (s *XSender) trace(dir string, raw, body []byte, ok bool) {
+func (s *XSender) trace(dir string, raw, body []byte, ok, damaged bool) {
 	h, _, _ := wire.ParseXHeader(raw, false)
-	tr := FrameTrace{Dir: dir, Raw: raw, Ext: true, XHeader: h, Body: body}
+	tr := FrameTrace{Dir: dir, Raw: raw, Ext: true, XHeader: h, Body: body, Damaged: damaged}
 	if !ok {
 		tr.Body, tr.Err = nil, errDropped
 	}
