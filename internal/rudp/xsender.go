@@ -161,7 +161,6 @@ type XSender struct {
 		at int64
 	}
 	largest   uint32 // the receiver's highest packet number seen
-	lastAck   time.Time
 	rtoAt     time.Time
 	tlpAt     time.Time // a tail loss probe is due (RFC 8985)
 	tlps      int       // probes sent since the last new ack
@@ -899,7 +898,6 @@ func (s *XSender) sack(now time.Time) {
 	}
 	if newly > 0 {
 		s.rto.progress()
-		s.lastAck = now
 		s.rtoAt = now.Add(s.rto.rto)
 		s.tlpAt, s.tlps = now.Add(s.pto()), 0
 		s.grow(newly)

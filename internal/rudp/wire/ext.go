@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -176,7 +175,7 @@ func ParseXHeader(b []byte, check bool) (XHeader, []byte, error) {
 	if !h.Type.Extended() {
 		return h, nil, ErrType
 	}
-	if check && binary.BigEndian.Uint32(b[crcOffset:]) != checksum(b[:crcOffset], b[HeaderLen:]) {
+	if check && !ExtCRCOK(b) {
 		return h, nil, ErrCRC
 	}
 	return h, b[HeaderLen:], nil
@@ -184,7 +183,7 @@ func ParseXHeader(b []byte, check bool) (XHeader, []byte, error) {
 
 // ExtCRCOK reports whether an extended frame's crc matches.
 func ExtCRCOK(b []byte) bool {
-	return len(b) >= HeaderLen && binary.BigEndian.Uint32(b[crcOffset:]) == crc32.Update(crc32.ChecksumIEEE(b[:crcOffset]), crc32.IEEETable, b[HeaderLen:])
+	return len(b) >= HeaderLen && binary.BigEndian.Uint32(b[crcOffset:]) == checksum(b[:crcOffset], b[HeaderLen:])
 }
 
 // Hello is a HELLO body: magic "NKX", version, flags, and a random token
