@@ -38,10 +38,12 @@ func TestLoad(t *testing.T) {
 		cfg  loadConfig
 		srcs []netip.Addr
 	}{
-		{"closed", loadConfig{Mode: "closed", Workers: 4, Size: 32, Duration: 300 * time.Millisecond, MaxRTTs: 1e6}, nil},
+		// Long enough that every worker gets through its connections even
+		// when the machine is busy (CI runs the e2e tests beside this).
+		{"closed", loadConfig{Mode: "closed", Workers: 4, Size: 32, Duration: time.Second, MaxRTTs: 1e6}, nil},
 		{"closed/bounded", loadConfig{Mode: "closed", Workers: 8, Size: 100, Duration: 10 * time.Second, MaxRTTs: 200}, nil},
 		{"rate", loadConfig{Mode: "rate", Workers: 4, Rate: 1000, Size: 32, Duration: 300 * time.Millisecond, MaxRTTs: 1e6}, nil},
-		{"sources", loadConfig{Mode: "closed", Workers: 4, Size: 16, Duration: 200 * time.Millisecond, MaxRTTs: 1e6},
+		{"sources", loadConfig{Mode: "closed", Workers: 4, Size: 16, Duration: time.Second, MaxRTTs: 1e6},
 			[]netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")}},
 	}
 	for _, tt := range tests {
