@@ -662,3 +662,53 @@ func TestReceiverDropsJunk(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// pastMachine is a sending machine whose every Output asks to be called
+// at a time already past, and which ends once it has handled a datagram.
+type pastMachine struct {
+	got  chan []byte
+	done bool
+}
+
+func (m *pastMachine) Enqueue(Item) error { return nil }
+func (m *pastMachine) CloseSend()         {}
+func (m *pastMachine) Done() bool         { return m.done }
+func (m *pastMachine) Err() error         { return nil }
+func (m *pastMachine) Stats() Stats       { return Stats{} }
+func (m *pastMachine) Progress() Progress { return Progress{} }
+func (m *pastMachine) Abort(error) Output { m.done = true; return Output{} }
+func (m *pastMachine) Tick(time.Time) Output {
+	return Output{Deadline: time.Now().Add(-time.Millisecond)}
+}
+func (m *pastMachine) Handle(b []byte, _ time.Time) Output {
+	m.got <- slices.Clone(b)
+	m.done = true
+	return Output{Deadline: time.Now().Add(-time.Millisecond)}
+}
+
+// TestSessionReadsWhenDue checks that a Session whose machine is always
+// due (a deadline in the past) still reads the socket: a read with a past
+// deadline does not even try, so a driver that passed such a deadline on
+// would never see an answer again.
+func TestSessionReadsWhenDue(t *testing.T) {
+	peer := listenUDP(t)
+	conn := dialUDP(t, peer.LocalAddr().(*net.UDPAddr))
+	s, err := NewSession(conn, SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &pastMachine{got: make(chan []byte, 1)}
+	s.m = m
+	peer.WriteTo([]byte("an answer"), conn.LocalAddr())
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	go s.Run(ctx)
+	select {
+	case b := <-m.got:
+		if string(b) != "an answer" {
+			t.Errorf("read %q", b)
+		}
+	case <-ctx.Done():
+		t.Fatal("the Session never read the socket")
+	}
+}

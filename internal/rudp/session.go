@@ -213,7 +213,13 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 		// A later deadline than the one set is left alone: the read
 		// then wakes early, and Tick early is harmless. Moving the timer
 		// on every frame of a stop-and-wait transfer costs more.
-		if d := out.Deadline; d != s.deadline && (s.deadline.IsZero() || !d.IsZero() && d.Before(s.deadline) || !s.deadline.After(time.Now())) {
+		d := out.Deadline
+		if now := time.Now(); !d.IsZero() && !d.After(now) {
+			// Due already: still look at what has arrived first (a read
+			// with a past deadline would not even try), then Tick.
+			d = now.Add(time.Microsecond)
+		}
+		if d != s.deadline && (s.deadline.IsZero() || !d.IsZero() && d.Before(s.deadline) || !s.deadline.After(time.Now())) {
 			s.conn.SetReadDeadline(d)
 			s.deadline = d
 		}

@@ -166,7 +166,8 @@ type XSender struct {
 	tlps      int       // probes sent since the last new ack
 	tokens    float64
 	paceAt    time.Time // when the pacer was last filled
-	paceBlock bool      // the pacer stopped the last fill
+	paceBlock bool      // the pacer stopped this call's fill
+	more      bool      // this call's fill stopped at maxBurst
 
 	lastHeard time.Time
 	waiting   bool
@@ -688,8 +689,11 @@ func (s *XSender) hashPrefix(n int64) error {
 // first, then new ones.
 func (s *XSender) fill(now time.Time) {
 	s.refillPacer(now)
-	s.paceBlock = false
-	for s.nbuf < maxBurst && float64(s.inflight) < s.cwnd {
+	for float64(s.inflight) < s.cwnd {
+		if s.nbuf >= maxBurst {
+			s.more = true // the burst is full: call again at once
+			return
+		}
 		if s.tokens < 1 {
 			s.paceBlock = true
 			return
@@ -1247,6 +1251,11 @@ func (s *XSender) reset() {
 	s.evs = s.evs[:0]
 	s.dgrm = s.dgrm[:0]
 	s.nbuf = 0
+	// Only this call's fill may ask for an early call: a flag left from
+	// an earlier one would make a deadline in the past for good, and a
+	// driver that reads the socket with it as read deadline would never
+	// read again.
+	s.paceBlock, s.more = false, false
 }
 
 // output assembles what the call produced, with the next deadline.
@@ -1265,12 +1274,11 @@ func (s *XSender) output() Output {
 				d = earliest(d, s.tlpAt)
 			}
 		}
-		if s.x != nil && (s.paceBlock || s.nbuf >= maxBurst) {
-			if s.nbuf >= maxBurst {
-				d = earliest(d, s.paceAt) // more to send now: call again
-			} else {
-				d = earliest(d, s.paceDeadline())
-			}
+		switch {
+		case s.more:
+			d = earliest(d, s.paceAt) // more to send now: call again
+		case s.paceBlock:
+			d = earliest(d, s.paceDeadline())
 		}
 		if s.waiting {
 			d = earliest(d, s.lastHeard.Add(s.opt.Timeout))
