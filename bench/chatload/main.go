@@ -85,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.settle, "settle", time.Second, "quiet time that counts as the server having settled, before each memory reading")
 	fs.DurationVar(&o.joinWait, "join-wait", 5*time.Minute, "longest wait for the join announcements to settle before sending")
 	fs.DurationVar(&o.drain, "drain", 10*time.Second, "after the last send, how long deliveries may stall before the rest count as lost")
-	fs.StringVar(&o.bin, "bin", "", "netkit binary to run (default: go build ./cmd/netkit, or ./bench/chatload/nkprof with -pprof)")
+	fs.StringVar(&o.bin, "bin", "", "netkit binary to run (default: go build ./cmd/netkit, or ./bench/nkprof with -pprof)")
 	fs.StringVar(&o.ncat, "ncat", "ncat", "ncat binary (apt-get install -y ncat)")
 	fs.StringVar(&o.serverArgs, "server-args", "", "extra arguments for 'netkit chat serve', space-separated (e.g. \"--log-level warn\")")
 	fs.Var(&o.serverEnv, "server-env", "`KEY=VALUE` added to netkit's environment (repeatable; e.g. GOGC=50)")

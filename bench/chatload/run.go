@@ -34,7 +34,7 @@ func runOne(ctx context.Context, o *options, target string, srcs []netip.Addr, n
 		if bin == "" {
 			pkg := "./cmd/netkit"
 			if o.pprofDir != "" {
-				pkg = "./bench/chatload/nkprof"
+				pkg = "./bench/nkprof"
 			}
 			logf("building %s", pkg)
 			if bin, err = benchproc.Build(ctx, pkg, tmp, filepath.Base(pkg)); err != nil {

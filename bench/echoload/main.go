@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if bin == "" {
 		pkg := "./cmd/netkit"
 		if o.pprofDir != "" {
-			pkg = "./bench/echoload/nkprof"
+			pkg = "./bench/nkprof"
 		}
 		logf("building %s", pkg)
 		if bin, err = benchproc.Build(ctx, pkg, tmp, "netkit"); err != nil {

@@ -1,7 +1,8 @@
 // Command nkprof is cmd/netkit with the net/http/pprof handlers on a free
-// loopback port, for chatload -pprof: netkit itself has no profiling
-// flag. It prints "nkprof: pprof on http://ADDR" to standard error and
-// then runs netkit with its arguments exactly as cmd/netkit does. The
+// loopback port, for chatload -pprof and echoload -pprof: netkit itself
+// has no profiling flag. It prints "nkprof: pprof on http://ADDR" to
+// standard error and then runs netkit with its arguments exactly as
+// cmd/netkit does. The
 // handlers cost one listener and one goroutine, so the process's memory is
 // netkit's plus a few KB.
 package main
