@@ -76,7 +76,10 @@ func TestLoad(t *testing.T) {
 			if res.count() == 0 || res.count() > tt.cfg.MaxRTTs {
 				t.Errorf("round trips = %d, want 1..%d", res.count(), tt.cfg.MaxRTTs)
 			}
-			if res.unused != 0 {
+			// With a shared bound on round trips, a worker the scheduler
+			// runs late may find the budget spent: only an unbounded run
+			// must use every connection.
+			if res.unused != 0 && tt.cfg.MaxRTTs >= 1e6 {
 				t.Errorf("%d connections unused, want 0", res.unused)
 			}
 			if tt.cfg.Mode == "rate" {
