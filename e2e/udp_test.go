@@ -198,7 +198,15 @@ func TestUDPResume(t *testing.T) {
 	os.WriteFile(file, data, 0o644)
 
 	first := start(t, netkitCmd(t, "udp", "send", relay, file, "--json"))
-	time.Sleep(400 * time.Millisecond)
+	// Ctrl-C once part of the file is there, whatever the machine's pace.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if partialSize(dir) > 1<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no partial file of over 1 MiB within 20 s")
+		}
+	}
 	first.signal(t, os.Interrupt)
 	if code, ok := first.wait(10 * time.Second); !ok || code == 0 {
 		t.Fatalf("interrupted send: exit %d (finished %v); stdout %q", code, ok, first.stdout)
@@ -330,4 +338,17 @@ func TestUDPLegacyPeer(t *testing.T) {
 		}
 		check(t, dir)
 	})
+}
+
+// partialSize is the size of the first partial file in dir, or 0.
+func partialSize(dir string) int64 {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".netkit-r-") {
+			if info, err := e.Info(); err == nil {
+				return info.Size()
+			}
+		}
+	}
+	return 0
 }
