@@ -101,8 +101,10 @@ func TestNATSThreeInstances(t *testing.T) {
 	}
 
 	// /who lists users on every instance, once each instance has seen the
-	// others' claims (a key-value watch, which may lag a join).
+	// others' claims (a key-value watch, which may lag a join). The
+	// private message below needs instance 0 to know user2 is there.
 	users[1].expectWho("*** here (3): user0, user1, user2")
+	users[0].expectWho("*** here (3): user0, user1, user2")
 
 	// A private message crosses instances and reaches only its addressee.
 	users[0].send("/msg user2 just between us")
