@@ -16,17 +16,14 @@ import (
 	"github.com/netkit/netkit/internal/udpio"
 )
 
-// Receiver serves the legacy protocol on UDP sockets, in the manner of
+// Receiver serves both protocols on UDP sockets, in the manner of
 // net/http.Server: set its fields, call Serve, stop with Shutdown or
 // Close. Texts and files from any number of senders (up to MaxPeers at
-// once) are received by one Inbox; files go to Store, or to a Store on Dir.
-// The zero value receives into the current directory with the defaults.
-// The fields must not change once serving; the methods are safe for
-// concurrent use.
-//
-// A Receiver is also a service.PacketHandler (ServePacket), so
-// netkit serve runs it under its PacketServer; it then starts a goroutine
-// of its own to expire silent peers.
+// once) are received by an Inbox (legacy frames) and an XInbox (extended
+// ones), told apart by the frame type; files go to Store, or to a Store on
+// Dir. The zero value receives into the current directory with the
+// defaults. The fields must not change once serving; the methods are safe
+// for concurrent use.
 type Receiver struct {
 	// Dir is the folder files are stored in when Store is nil; "" is the
 	// current directory. It must exist.
@@ -66,9 +63,6 @@ type Receiver struct {
 	initErr  error
 	logger   *slog.Logger
 	own      *Store // the Store on Dir, closed by Close
-	janitor  sync.Once
-	wake     chan struct{}
-	quit     chan struct{}
 
 	mu       sync.Mutex
 	in       *Inbox
@@ -77,7 +71,6 @@ type Receiver struct {
 	shutting bool
 	closed   bool
 	drained  chan struct{} // closed when shutting and no transfer is left
-	deadline time.Time     // as the janitor last knew it
 }
 
 func (r *Receiver) init() error {
@@ -87,8 +80,6 @@ func (r *Receiver) init() error {
 			r.logger = slog.New(slog.DiscardHandler)
 		}
 		r.conns = make(map[net.PacketConn]struct{})
-		r.wake = make(chan struct{}, 1)
-		r.quit = make(chan struct{})
 		store := r.Store
 		if store == nil {
 			dir := r.Dir
@@ -266,81 +257,6 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 	}
 }
 
-// ServePacket answers one datagram: it makes a Receiver a
-// service.PacketHandler. The first call starts a goroutine that expires
-// silent peers until ctx ends, which closes the Receiver.
-func (r *Receiver) ServePacket(ctx context.Context, req []byte, from netip.AddrPort, out []byte) []byte {
-	if err := r.init(); err != nil {
-		return nil
-	}
-	r.janitor.Do(func() { go r.expire(ctx) })
-	if r.Trace != nil {
-		traceDatagram(r.Trace, TraceIn, from, req)
-	}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil
-	}
-	o := r.in.Handle(req, from, time.Now())
-	var reply []byte
-	if len(o.Datagrams) > 0 {
-		reply = append(out, o.Datagrams[0]...) // the legacy protocol answers one frame with one
-	}
-	evs := slices.Clone(o.Events)
-	if o.Deadline != r.deadline {
-		r.deadline = o.Deadline
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	r.checkDrained()
-	r.mu.Unlock()
-	if reply != nil && r.Trace != nil {
-		traceDatagram(r.Trace, TraceOut, from, reply)
-	}
-	r.report(evs)
-	return reply
-}
-
-// expire ticks the Inbox at its deadlines for ServePacket, until ctx ends
-// (then it closes the Receiver) or the Receiver closes.
-func (r *Receiver) expire(ctx context.Context) {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	for {
-		r.mu.Lock()
-		d := r.in.Deadline()
-		r.deadline = d
-		r.mu.Unlock()
-		if !d.IsZero() {
-			t.Reset(time.Until(d))
-		}
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			r.Close()
-			return
-		case <-r.quit:
-			t.Stop()
-			return
-		case <-r.wake:
-			t.Stop()
-		case now := <-t.C:
-			r.mu.Lock()
-			if r.closed {
-				r.mu.Unlock()
-				return
-			}
-			evs := slices.Clone(r.in.Tick(now).Events)
-			r.checkDrained()
-			r.mu.Unlock()
-			r.report(evs)
-		}
-	}
-}
-
 // checkDrained wakes Shutdown once the last transfer has ended; r.mu is
 // held.
 func (r *Receiver) checkDrained() {
@@ -404,7 +320,6 @@ func (r *Receiver) Close() error {
 	for pc := range r.conns {
 		pc.Close()
 	}
-	close(r.quit)
 	if r.drained != nil {
 		close(r.drained)
 		r.drained = nil
