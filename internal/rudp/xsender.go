@@ -934,16 +934,9 @@ func (s *XSender) grow(newly int) {
 // detectLoss takes for lost each fragment still unacked whose packet was
 // followed by reorderThreshold packets the receiver has seen.
 func (s *XSender) detectLoss(now time.Time) {
-	x := s.x
-	mask := uint32(len(x.frags) - 1)
-	for s.flight.len() > 0 {
-		r := s.flight.front()
-		st := &x.frags[r.idx&mask]
-		if r.idx < x.cum || r.idx >= x.next || st.acked || st.pn != r.pn || st.lost {
-			s.flight.pop()
-			continue
-		}
-		if r.pn+reorderThreshold > s.largest {
+	for {
+		r, ok := s.oldestInFlight()
+		if !ok || r.pn+reorderThreshold > s.largest {
 			return
 		}
 		s.flight.pop()
@@ -951,16 +944,37 @@ func (s *XSender) detectLoss(now time.Time) {
 	}
 }
 
+// oldestInFlight drops from the front of the flight the records that are
+// no longer in flight (acked, already taken for lost, or sent again
+// since) and returns the first that is, left in place.
+func (s *XSender) oldestInFlight() (flightRec, bool) {
+	x := s.x
+	for s.flight.len() > 0 {
+		r := s.flight.front()
+		st := &x.frags[r.idx&uint32(len(x.frags)-1)]
+		if r.idx >= x.cum && r.idx < x.next && !st.acked && !st.lost && st.pn == r.pn {
+			return r, true
+		}
+		s.flight.pop()
+	}
+	return flightRec{}, false
+}
+
+// markLost moves fragment idx from the flight to the lost queue, to be
+// sent again.
+func (s *XSender) markLost(idx uint32) {
+	x := s.x
+	x.frags[idx&uint32(len(x.frags)-1)].lost = true
+	s.inflight--
+	x.lost = append(x.lost, idx)
+}
+
 // lose puts fragment idx, sent as packet pn, in the lost queue, and
 // reduces the congestion window once per loss event: when losses in one
 // round trip pass the tolerance, once per round trip (NewReno's
 // recovery).
 func (s *XSender) lose(idx, pn uint32) {
-	x := s.x
-	st := &x.frags[idx&uint32(len(x.frags)-1)]
-	st.lost = true
-	s.inflight--
-	x.lost = append(x.lost, idx)
+	s.markLost(idx)
 	s.stats.Lost++
 	s.nextRound()
 	s.roundLost++
@@ -1009,21 +1023,10 @@ func (s *XSender) probeDue(now time.Time) bool {
 // retransmit, and a probe costs a round trip where the RTO costs tens of
 // milliseconds.
 func (s *XSender) probe(now time.Time) {
-	x := s.x
-	mask := uint32(len(x.frags) - 1)
-	for s.flight.len() > 0 {
-		r := s.flight.front()
-		st := &x.frags[r.idx&mask]
-		if r.idx < x.cum || r.idx >= x.next || st.acked || st.pn != r.pn || st.lost {
-			s.flight.pop()
-			continue
-		}
+	if r, ok := s.oldestInFlight(); ok {
 		s.flight.pop()
-		st.lost = true
-		s.inflight--
-		x.lost = append(x.lost, r.idx)
+		s.markLost(r.idx)
 		s.stats.Probes++
-		break
 	}
 	s.tlps++
 	s.tlpAt = now.Add(s.pto())
@@ -1035,17 +1038,13 @@ func (s *XSender) probe(now time.Time) {
 func (s *XSender) timeout(now time.Time) {
 	s.stats.Timeouts++
 	s.rto.timedOut()
-	x := s.x
-	mask := uint32(len(x.frags) - 1)
-	for s.flight.len() > 0 {
-		r := s.flight.pop()
-		st := &x.frags[r.idx&mask]
-		if r.idx < x.cum || r.idx >= x.next || st.acked || st.pn != r.pn || st.lost {
-			continue
+	for {
+		r, ok := s.oldestInFlight()
+		if !ok {
+			break
 		}
-		st.lost = true
-		s.inflight--
-		x.lost = append(x.lost, r.idx)
+		s.flight.pop()
+		s.markLost(r.idx)
 		s.stats.Lost++
 	}
 	s.ssthresh = max(s.cwnd*beta, minCwnd)
