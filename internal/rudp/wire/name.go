@@ -13,7 +13,9 @@ import (
 // the reason: an empty name, "." or "..", a name longer than MaxName bytes,
 // invalid UTF-8, a path separator ('/' or '\\', which also rules out
 // absolute paths on Unix and Windows alike), NUL or any other control
-// character (C0, DEL, C1), or a name filepath.IsLocal refuses on the
+// character (C0, DEL, C1), a Unicode format character (category Cf:
+// direction overrides such as U+202E, zero-width spaces and joiners,
+// which make a name list as another), or a name filepath.IsLocal refuses on the
 // receiving system (reserved device names such as NUL or COM1 on Windows).
 //
 // It refuses rather than repairs: the legacy sender sends only a base name,
@@ -46,6 +48,11 @@ func badName(name string) string {
 			return "contains NUL"
 		case unicode.IsControl(r):
 			return fmt.Sprintf("contains the control character %U", r)
+		case unicode.Is(unicode.Cf, r):
+			// Format characters: bidirectional overrides that make
+			// "bidi\u202etxt.exe" list as "bidiexe.txt", zero-width
+			// joiners and spaces that make two names look alike.
+			return fmt.Sprintf("contains the invisible format character %U", r)
 		}
 	}
 	if !filepath.IsLocal(name) {

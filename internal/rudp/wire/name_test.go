@@ -41,7 +41,12 @@ func TestSanitizeName(t *testing.T) {
 		{"a\x7f", false},
 		{"a\u0085", false}, // C1 NEL
 		{"a\xff", false},
-		{"\xc3", false}, // truncated UTF-8
+		{"\xc3", false},              // truncated UTF-8
+		{"bidi\u202etxt.exe", false}, // lists as bidiexe.txt
+		{"a\u200bb", false},          // zero-width space
+		{"\ufeffa", false},           // byte order mark
+		{"a\u2066b", false},          // left-to-right isolate
+		{"a\u00adb", false},          // soft hyphen
 	}
 	for _, tt := range tests {
 		got, err := SanitizeName(tt.name)
