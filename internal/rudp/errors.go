@@ -25,6 +25,10 @@ var (
 	// ErrServerClosed is returned by Receiver.Serve after Shutdown or
 	// Close.
 	ErrServerClosed = fmt.Errorf("rudp: server closed: %w", net.ErrClosed)
+	// ErrServing is returned by Receiver.Serve when the Receiver is
+	// already serving a socket: its sessions, their replies and its read
+	// deadline belong to one socket, so one Receiver serves one.
+	ErrServing = errors.New("rudp: receiver already serving a socket")
 	// ErrQueueFull reports an item enqueued on a Sender that already holds
 	// MaxQueue items waiting.
 	ErrQueueFull = errors.New("rudp: send queue full")

@@ -67,7 +67,7 @@ type Receiver struct {
 	mu       sync.Mutex
 	in       *Inbox
 	xin      *XInbox
-	conns    map[net.PacketConn]struct{}
+	pc       net.PacketConn // the socket being served
 	shutting bool
 	closed   bool
 	drained  chan struct{} // closed when shutting and no transfer is left
@@ -79,7 +79,6 @@ func (r *Receiver) init() error {
 		if r.logger == nil {
 			r.logger = slog.New(slog.DiscardHandler)
 		}
-		r.conns = make(map[net.PacketConn]struct{})
 		store := r.Store
 		if store == nil {
 			dir := r.Dir
@@ -108,23 +107,31 @@ func (r *Receiver) init() error {
 
 // Serve receives on pc until Shutdown or Close, then returns
 // ErrServerClosed. It always returns a non-nil error, and closes pc. A
-// *net.UDPConn is served without allocating per datagram.
+// *net.UDPConn is served without allocating per datagram. A Receiver
+// serves one socket: while it serves one, Serve on another returns
+// ErrServing (the sessions, their replies and the read deadline belong
+// to the first); to receive on several, run a Receiver on each.
 func (r *Receiver) Serve(pc net.PacketConn) error {
 	if err := r.init(); err != nil {
 		pc.Close()
 		return err
 	}
 	r.mu.Lock()
-	if r.closed || r.shutting {
+	switch {
+	case r.closed || r.shutting:
 		r.mu.Unlock()
 		pc.Close()
 		return ErrServerClosed
+	case r.pc != nil:
+		r.mu.Unlock()
+		pc.Close()
+		return ErrServing
 	}
-	r.conns[pc] = struct{}{}
+	r.pc = pc
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
-		delete(r.conns, pc)
+		r.pc = nil
 		r.mu.Unlock()
 		pc.Close()
 	}()
@@ -301,7 +308,7 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	return r.Close()
 }
 
-// Close stops at once: every socket being served is closed, and the
+// Close stops at once: the socket being served is closed, and the
 // unfinished transfers are ended: legacy ones discarded (their temporary
 // files removed), extended ones kept as partial files for a resume.
 func (r *Receiver) Close() error {
@@ -317,8 +324,8 @@ func (r *Receiver) Close() error {
 		evs = slices.Clone(r.in.Close(ErrServerClosed).Events)
 		evs = append(evs, r.xin.Close(ErrServerClosed).Events...)
 	}
-	for pc := range r.conns {
-		pc.Close()
+	if r.pc != nil {
+		r.pc.Close()
 	}
 	if r.drained != nil {
 		close(r.drained)
