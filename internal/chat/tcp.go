@@ -46,6 +46,23 @@ type Handler struct {
 	// FloodWarn and FloodDrop are the counts of throttled lines in a row
 	// at which a client is warned and dropped (defaults 10 and 20).
 	FloodWarn, FloodDrop int
+	// JoinTimeout bounds the time from connecting to choosing an accepted
+	// nickname (default DefaultJoinTimeout), over TCP and WebSocket alike.
+	// Once in the room a member is never dropped for being silent: people
+	// keep a chat open and read for hours. A dead peer is found by TCP
+	// keepalive (service.KeepAlive) and, over WebSocket, by pings; one
+	// that stops reading, by the write timeout.
+	JoinTimeout time.Duration
+}
+
+// DefaultJoinTimeout is Handler's default JoinTimeout.
+const DefaultJoinTimeout = 30 * time.Second
+
+func (h *Handler) joinTimeout() time.Duration {
+	if h.JoinTimeout <= 0 {
+		return DefaultJoinTimeout
+	}
+	return h.JoinTimeout
 }
 
 // ServeConn runs one client: nickname, then messages and commands, with a
@@ -74,9 +91,21 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 		c.CloseWrite()
 		time.AfterFunc(time.Second, func() { c.Close() })
 	})
-	if joined, err := h.join(c, m); !joined {
+	late := time.AfterFunc(h.joinTimeout(), func() {
+		c.WriteString("error: no nickname chosen within " + h.joinTimeout().String() + "; goodbye\n")
+		c.Close()
+	})
+	joined, err := h.join(c, m)
+	if !late.Stop() && err != nil {
+		err = fmt.Errorf("chat: no nickname within %v", h.joinTimeout())
+	}
+	if !joined {
 		return err
 	}
+	// A member is never dropped for silence: reading a lively room for
+	// hours is what people do. Keepalive finds dead peers, the write
+	// timeout those that stop reading.
+	c.SetIdleTimeout(0)
 	reason, err := h.readLoop(ctx, c, m)
 	readerDone.Store(true)
 	h.Hub.Leave(m, reason)

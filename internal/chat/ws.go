@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -17,9 +18,11 @@ import (
 const (
 	wsReadLimit    = 4 * MaxTextLen // one JSON message, with room for escapes
 	wsWriteTimeout = 10 * time.Second
-	// DefaultWSIdleTimeout closes a WebSocket silent for this long; the
-	// page pings well within it.
-	DefaultWSIdleTimeout = 5 * time.Minute
+	// A joined WebSocket member is pinged after wsPingEvery without a
+	// ping answered, and cut when a pong takes over wsPongTimeout: a dead
+	// browser goes within a minute, a silent reader stays for ever.
+	wsPingEvery   = 30 * time.Second
+	wsPongTimeout = 20 * time.Second
 )
 
 // WSMessage is what a WebSocket client sends: first {"nick": NAME}, then
@@ -33,6 +36,12 @@ type WSMessage struct {
 // limits as the TCP protocol, with JSON messages. Events arrive as the
 // JSON form of Event, one per WebSocket message.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The HTTP server's read and write timeouts are for requests; a
+	// WebSocket lives by the join deadline, pings and its own write
+	// timeout instead, so it is not cut after the request timeout.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the request
@@ -63,9 +72,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// reader still waiting (after a kick or a shutdown).
 		c.Close(websocket.StatusNormalClosure, "")
 	})
-	if !h.wsJoin(ctx, c, m) {
+	jctx, cancel := context.WithTimeout(ctx, h.joinTimeout())
+	joined := h.wsJoin(jctx, c, m)
+	cancel()
+	if !joined {
+		// Past the join deadline the library has closed the socket.
 		return
 	}
+	stopPings := pingEvery(ctx, c, wsPingEvery, wsPongTimeout)
+	defer stopPings()
 	reason := h.wsReadLoop(ctx, c, m)
 	h.Hub.Leave(m, reason)
 	<-written
@@ -116,9 +131,38 @@ func (h *Handler) wsReadLoop(ctx context.Context, c *websocket.Conn, m *Member) 
 
 var errBadJSON = errors.New("chat: expected a JSON object like {\"text\": \"hello\"}")
 
+// pingEvery pings c every period from a timer, with no goroutine between
+// pings, and cuts it when a pong does not come within timeout. The
+// function returned stops it.
+func pingEvery(ctx context.Context, c *websocket.Conn, period, timeout time.Duration) (stop func()) {
+	var t *time.Timer
+	var mu sync.Mutex
+	stopped := false
+	t = time.AfterFunc(period, func() {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := c.Ping(pctx)
+		cancel()
+		if err != nil {
+			c.CloseNow()
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(period)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// readWS reads one message, as long as ctx allows: a joined member may be
+// silent for ever.
 func readWS(ctx context.Context, c *websocket.Conn) (WSMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultWSIdleTimeout)
-	defer cancel()
 	typ, data, err := c.Read(ctx)
 	if err != nil {
 		return WSMessage{}, err

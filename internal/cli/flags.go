@@ -49,7 +49,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print the address table as JSON lines")
 	fs.IntVar(&f.maxConns, "max-conns", service.DefaultMaxConns, "most connections per service (-1: no limit)")
 	fs.IntVar(&f.maxPerIP, "max-conns-per-ip", service.DefaultMaxConnsPerIP, "most connections per service from one address (-1: no limit)")
-	fs.DurationVar(&f.idle, "idle-timeout", service.DefaultIdleTimeout, "close connections silent this long")
+	fs.DurationVar(&f.idle, "idle-timeout", service.DefaultIdleTimeout, "close connections silent this long; the chat applies it only until a nickname is chosen: members may stay silent for ever, and dead peers are found by TCP keepalive within 90s")
 	fs.DurationVar(&f.writeTO, "write-timeout", service.DefaultWriteTimeout, "close connections that do not read what is sent within this long")
 	fs.IntVar(&f.maxLine, "max-line", service.DefaultMaxLineLength, "longest line accepted, in bytes")
 	fs.DurationVar(&f.grace, "grace", 5*time.Second, "time connections get to finish on shutdown")

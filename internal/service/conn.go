@@ -30,7 +30,8 @@ type Conn struct {
 	// an eighth further, so that a busy connection does not move its
 	// timers on every read and write.
 	readDL, writeDL atomic.Int64
-	readErr         atomic.Bool // the handler's error came from reading, so a notice can still be written
+	readErr         atomic.Bool  // the handler's error came from reading, so a notice can still be written
+	idle            atomic.Int64 // the idle timeout, as a time.Duration; 0: none
 	lines           *LineReader
 	sniffed         bool
 }
@@ -58,7 +59,7 @@ func (c *Conn) BytesOut() int64 { return c.out.Load() }
 
 // Read reads from the client, waiting at most the idle timeout.
 func (c *Conn) Read(p []byte) (int, error) {
-	if d := c.srv.limits.IdleTimeout; d > 0 {
+	if d := time.Duration(c.idle.Load()); d > 0 {
 		extend(&c.readDL, d, c.conn.SetReadDeadline)
 	}
 	// Checked after the deadline is set: Shutdown sets a past deadline
@@ -84,6 +85,27 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// IdleTimeout returns the connection's idle timeout (0: none).
+func (c *Conn) IdleTimeout() time.Duration { return time.Duration(c.idle.Load()) }
+
+// SetIdleTimeout changes how long Read waits for the client from now on:
+// d <= 0 waits for ever (TCP keepalive still finds a dead peer, and the
+// write timeout one that stops reading). A service where silence is
+// normal, such as the chat once a member has joined, turns it off. Call
+// it from the goroutine that reads, between reads.
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.idle.Store(int64(max(d, 0)))
+	if d <= 0 {
+		// Read checks for a shutdown after this, so clearing the
+		// deadline cannot hide one.
+		c.readDL.Store(0)
+		c.conn.SetReadDeadline(time.Time{})
+		return
+	}
+	c.readDL.Store(0)
+	extend(&c.readDL, d, c.conn.SetReadDeadline)
 }
 
 // Write writes to the client, failing if it does not take the data within

@@ -171,6 +171,7 @@ func (s *Server) admit(raw net.Conn) (*Conn, string) {
 		logger: s.logger.With("peer", raw.RemoteAddr().String()),
 		opened: time.Now(),
 	}
+	c.idle.Store(int64(s.limits.IdleTimeout))
 	s.conns[c] = struct{}{}
 	s.perIP[peer]++
 	s.active.Add(1)
@@ -222,6 +223,7 @@ func (s *Server) refuse(raw net.Conn, reason string) {
 func (s *Server) serveConn(c *Conn) {
 	defer s.release(c)
 	s.metrics.connOpened()
+	SetKeepAlive(c.conn)
 	c.logger.Info("open")
 
 	// Shutdown interrupts blocked reads; Conn.Read turns that into
@@ -313,7 +315,7 @@ func (s *Server) notify(c *Conn, err error) {
 	case errors.Is(err, ErrTLSOnPlain):
 		msg = "error: this port speaks plain text, not TLS; connect without --tls"
 	case isTimeout(err):
-		msg = "error: idle for " + s.limits.IdleTimeout.String() + "; closing"
+		msg = "error: idle for " + c.IdleTimeout().String() + "; closing"
 	default:
 		return
 	}
