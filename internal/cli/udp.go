@@ -505,6 +505,7 @@ type udpRecvFlags struct {
 	maxSize   string
 	timeout   time.Duration
 	maxPeers  int
+	perAddr   int
 	window    int
 	secret    string
 	json      bool
@@ -519,7 +520,8 @@ func udpRecvCommand(stdio IO, def string) *command {
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace a file of the same name (default: store as \"name (1).ext\")")
 	fs.StringVar(&f.maxSize, "max-size", impair.FormatSize(rudp.DefaultMaxSize), "refuse files larger than `SIZE` (like 100MB or 2GiB; 0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "forget a sender silent this long, discarding its unfinished file")
-	fs.IntVar(&f.maxPeers, "max-peers", rudp.DefaultMaxPeers, "most senders served at once")
+	fs.IntVar(&f.maxPeers, "max-peers", rudp.DefaultMaxPeers, "most senders served at once (when full, one that has moved no data for "+rudp.DefaultIdleEvict.String()+" is evicted)")
+	fs.IntVar(&f.perAddr, "max-per-addr", rudp.DefaultMaxPerAddr, "most senders served at once from one IP address")
 	fs.IntVar(&f.window, "window", rudp.DefaultWindow, "most fragments one sender may have in flight (extended mode)")
 	fs.StringVar(&f.secret, "secret", "", "accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET); legacy senders, which cannot encrypt, are then refused")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per line for each event")
@@ -561,6 +563,9 @@ Examples:
 			}
 			if f.maxPeers < 1 {
 				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-peers %d: want 1 or more", f.maxPeers)}
+			}
+			if f.perAddr < 1 {
+				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-per-addr %d: want 1 or more", f.perAddr)}
 			}
 			return runUDPRecv(ctx, stdio, &f, maxSize)
 		},
@@ -624,7 +629,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 		}
 	}
 	r := &rudp.Receiver{
-		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers,
+		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers, MaxPerAddr: f.perAddr,
 		Window: f.window, Secret: secretOr(f.secret),
 		Trace: f.trace.tracer(stdio.Stderr, true),
 		Warn:  func(w string) { fmt.Fprintln(stdio.Stderr, "warning:", w) },

@@ -63,8 +63,19 @@ func FuzzInbox(f *testing.F) {
 			}
 			now = now.Add(time.Duration(len(d)) * 10 * time.Millisecond)
 			out := in.Handle(d, from, now)
-			if len(out.Datagrams) > 1 {
-				t.Fatalf("%d answers to one datagram", len(out.Datagrams))
+			answers := 0
+			for i := range out.Datagrams {
+				if len(out.To) != len(out.Datagrams) {
+					t.Fatalf("%d datagrams, %d addresses", len(out.Datagrams), len(out.To))
+				}
+				if out.To[i] == from {
+					answers++
+				} else if f, err := wire.Parse(out.Datagrams[i]); err != nil || f.Type != wire.FIN {
+					t.Fatalf("sent %x to %v, another peer than %v: want only a FIN of an eviction", out.Datagrams[i], out.To[i], from)
+				}
+			}
+			if answers > 1 {
+				t.Fatalf("%d answers to one datagram", answers)
 			}
 			for _, a := range out.Datagrams {
 				if _, err := wire.Parse(a); err != nil {

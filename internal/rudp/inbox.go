@@ -13,6 +13,13 @@ import (
 const (
 	// DefaultMaxPeers bounds the senders an Inbox serves at once.
 	DefaultMaxPeers = 256
+	// DefaultMaxPerAddr bounds the senders served at once from one IP
+	// address, well below DefaultMaxPeers, so that one address cannot
+	// take every slot.
+	DefaultMaxPerAddr = 16
+	// DefaultIdleEvict is how long a sender must have moved no data
+	// before a full receiver may evict it to make room for another.
+	DefaultIdleEvict = 5 * time.Second
 	// DefaultMaxText bounds a text message, which is held in memory until
 	// it is complete.
 	DefaultMaxText = 64 << 10
@@ -39,9 +46,19 @@ type InboxConfig struct {
 	// Timeout forgets a peer silent this long, reporting it EventGone and
 	// discarding its unfinished transfer; zero means DefaultTimeout.
 	Timeout time.Duration
-	// MaxPeers bounds the peers known at once; INF frames from further
-	// addresses are ignored and counted. Zero means DefaultMaxPeers.
+	// MaxPeers bounds the peers known at once. When full, a peer that
+	// has moved no data for IdleEvict is evicted (told with FIN) to make
+	// room; if none has, an INF from a further address is answered FIN
+	// and counted. Zero means DefaultMaxPeers.
 	MaxPeers int
+	// MaxPerAddr bounds the peers known at once from one IP address (a
+	// peer is an address and port), in the same way; zero means
+	// DefaultMaxPerAddr.
+	MaxPerAddr int
+	// IdleEvict is how long a peer must have moved no data (no INF
+	// starting a transfer, no new DAT; keep-alives do not count) before
+	// it may be evicted; zero means DefaultIdleEvict.
+	IdleEvict time.Duration
 }
 
 type xferState uint8
@@ -57,6 +74,7 @@ const (
 // Its memory is bounded: the name buffer, and a text of at most MaxText.
 type peer struct {
 	lastHeard time.Time
+	lastData  time.Time // the last INF that started a transfer, or DAT stored
 
 	state xferState
 	info  wire.Header // the INF that started the transfer, crc included
@@ -103,12 +121,16 @@ type peer struct {
 type Inbox struct {
 	cfg      InboxConfig
 	peers    map[netip.AddrPort]*peer
-	deadline time.Time // no peer expires before; may be early
-	refusing error     // while set, new transfers are refused with it
+	perAddr  map[netip.Addr]int // peers by IP address
+	deadline time.Time          // no peer expires before; may be early
+	refusing error              // while set, new transfers are refused with it
 	active   int
 	stats    InboxStats
 	reply    []byte
 	dgrm     [][]byte
+	to       []netip.AddrPort // where each of dgrm goes
+	bufs     [][]byte         // frames for addresses other than cur
+	nbuf     int
 	evs      []Event
 	cur      netip.AddrPort // the peer being handled, for events
 }
@@ -119,11 +141,14 @@ func NewInbox(cfg InboxConfig) *Inbox {
 	cfg.MaxText = or(cfg.MaxText, DefaultMaxText)
 	cfg.Timeout = or(cfg.Timeout, DefaultTimeout)
 	cfg.MaxPeers = or(cfg.MaxPeers, DefaultMaxPeers)
+	cfg.MaxPerAddr = or(cfg.MaxPerAddr, DefaultMaxPerAddr)
+	cfg.IdleEvict = or(cfg.IdleEvict, DefaultIdleEvict)
 	return &Inbox{
-		cfg:   cfg,
-		peers: make(map[netip.AddrPort]*peer),
-		reply: make([]byte, 0, wire.MaxFrame),
-		dgrm:  make([][]byte, 0, 1),
+		cfg:     cfg,
+		peers:   make(map[netip.AddrPort]*peer),
+		perAddr: make(map[netip.Addr]int),
+		reply:   make([]byte, 0, wire.MaxFrame),
+		dgrm:    make([][]byte, 0, 1),
 	}
 }
 
@@ -178,21 +203,26 @@ func (in *Inbox) Handle(datagram []byte, from netip.AddrPort, now time.Time) Out
 		}
 	case wire.INF:
 		if p == nil {
-			if len(in.peers) >= in.cfg.MaxPeers {
+			if !in.admit(from, now) {
+				// Answered, so that a sender learns it was refused
+				// rather than that nobody is there; a FIN is shorter
+				// than the INF, so this amplifies nothing.
 				in.stats.PeersRefused++
+				in.send(wire.Fin())
 				return in.output()
 			}
-			p = &peer{lastHeard: now}
+			p = &peer{lastHeard: now, lastData: now}
 			in.peers[from] = p
+			in.perAddr[from.Addr()]++
 			in.deadline = earliest(in.deadline, now.Add(in.cfg.Timeout))
 		}
-		in.info(p, f)
+		in.info(p, f, now)
 	case wire.DAT:
 		if p == nil {
 			in.stats.Dropped++
 			return in.output()
 		}
-		in.data(p, f)
+		in.data(p, f, now)
 	default:
 		in.stats.Dropped++ // ACK, NACK: a sender sends none
 	}
@@ -219,6 +249,58 @@ func (in *Inbox) Tick(now time.Time) Output {
 	return in.output()
 }
 
+// admit makes room for a new peer from the address from, evicting an idle
+// one if need be, and reports whether there is room.
+func (in *Inbox) admit(from netip.AddrPort, now time.Time) bool {
+	if in.perAddr[from.Addr()] >= in.cfg.MaxPerAddr && !in.evict(from.Addr(), now) {
+		return false
+	}
+	return len(in.peers) < in.cfg.MaxPeers || in.evict(netip.Addr{}, now)
+}
+
+// evict forgets the peer (from the IP address ip, when valid) that has
+// moved no data for the longest, if that is IdleEvict or more, telling
+// it with FIN, and reports whether it found one. Legacy frames carry no
+// session id, so a sender that sends one INF and then only keep-alives
+// would otherwise hold its slot for as long as it likes.
+func (in *Inbox) evict(ip netip.Addr, now time.Time) bool {
+	var (
+		idle     *peer
+		idleAddr netip.AddrPort
+	)
+	for addr, p := range in.peers {
+		if ip.IsValid() && addr.Addr() != ip {
+			continue
+		}
+		if now.Sub(p.lastData) >= in.cfg.IdleEvict && (idle == nil || p.lastData.Before(idle.lastData)) {
+			idle, idleAddr = p, addr
+		}
+	}
+	if idle == nil {
+		return false
+	}
+	cur := in.cur
+	in.cur = idleAddr
+	if idle.state == xferActive {
+		in.abort(idle, EventAborted, fmt.Errorf("%w: it moved no data for %v while the receiver was full", ErrAborted, now.Sub(idle.lastData).Truncate(time.Second)))
+	}
+	in.cur = cur
+	in.stats.Evicted++
+	in.remove(idleAddr)
+	in.sendTo(idleAddr, wire.Fin())
+	return true
+}
+
+// remove forgets the peer at addr.
+func (in *Inbox) remove(addr netip.AddrPort) {
+	delete(in.peers, addr)
+	if n := in.perAddr[addr.Addr()] - 1; n > 0 {
+		in.perAddr[addr.Addr()] = n
+	} else {
+		delete(in.perAddr, addr.Addr())
+	}
+}
+
 // Close forgets every peer, discarding unfinished transfers with an
 // EventAborted whose error wraps reason. The Inbox may be used again.
 func (in *Inbox) Close(reason error) Output {
@@ -228,7 +310,7 @@ func (in *Inbox) Close(reason error) Output {
 		if p.state == xferActive {
 			in.abort(p, EventAborted, fmt.Errorf("%w: %w", ErrAborted, reason))
 		}
-		delete(in.peers, addr)
+		in.remove(addr)
 	}
 	in.deadline = time.Time{}
 	return in.output()
@@ -252,11 +334,11 @@ func (in *Inbox) forget(addr netip.AddrPort, p *peer, kind EventKind, err error)
 		in.stats.Gone++
 	}
 	in.evs = append(in.evs, ev)
-	delete(in.peers, addr)
+	in.remove(addr)
 }
 
 // info handles an INF from p.
-func (in *Inbox) info(p *peer, f wire.Frame) {
+func (in *Inbox) info(p *peer, f wire.Frame, now time.Time) {
 	if p.state != xferNone && p.info == f.Header && p.kind == f.Data[0] {
 		switch {
 		case p.state == xferRefused:
@@ -275,6 +357,7 @@ func (in *Inbox) info(p *peer, f wire.Frame) {
 	if p.state == xferActive {
 		in.abort(p, EventAborted, fmt.Errorf("%w: the sender began another transfer", ErrAborted))
 	}
+	p.lastData = now
 	p.state, p.info, p.kind = xferRefused, f.Header, f.Data[0]
 	p.next, p.size, p.nlen, p.fname, p.text = 1, 0, 0, "", p.text[:0]
 	if in.refusing != nil {
@@ -312,7 +395,7 @@ func (in *Inbox) info(p *peer, f wire.Frame) {
 }
 
 // data handles a DAT from p.
-func (in *Inbox) data(p *peer, f wire.Frame) {
+func (in *Inbox) data(p *peer, f wire.Frame, now time.Time) {
 	switch {
 	case p.state == xferRefused:
 		in.send(wire.Fin())
@@ -326,6 +409,7 @@ func (in *Inbox) data(p *peer, f wire.Frame) {
 		if !in.store(p, fr, f.Data) {
 			return
 		}
+		p.lastData = now
 		if p.next++; p.next > p.plan.Count {
 			if !in.finish(p) {
 				return
@@ -480,15 +564,30 @@ func (in *Inbox) send(f wire.Frame) {
 	}
 	in.reply = wire.Append(in.reply[:0], f)
 	in.dgrm = append(in.dgrm, in.reply)
+	in.to = append(in.to, in.cur)
+}
+
+// sendTo sends f to addr, another peer than the one being handled.
+func (in *Inbox) sendTo(addr netip.AddrPort, f wire.Frame) {
+	if in.nbuf == len(in.bufs) {
+		in.bufs = append(in.bufs, make([]byte, 0, wire.MaxFrame))
+	}
+	b := wire.Append(in.bufs[in.nbuf][:0], f)
+	in.bufs[in.nbuf] = b
+	in.nbuf++
+	in.dgrm = append(in.dgrm, b)
+	in.to = append(in.to, addr)
 }
 
 func (in *Inbox) reset(from netip.AddrPort) {
 	clear(in.evs)
 	in.evs = in.evs[:0]
 	in.dgrm = in.dgrm[:0]
+	in.to = in.to[:0]
+	in.nbuf = 0
 	in.cur = from
 }
 
 func (in *Inbox) output() Output {
-	return Output{Datagrams: in.dgrm, Events: in.evs, Deadline: in.deadline}
+	return Output{Datagrams: in.dgrm, To: in.to, Events: in.evs, Deadline: in.deadline}
 }

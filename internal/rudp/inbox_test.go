@@ -363,7 +363,7 @@ func TestInboxPeers(t *testing.T) {
 		{from: alice, in: kpa, want: zeroAck},
 		{from: alice, in: inf, want: ack(inf)},
 		{from: bob, at: time.Second, in: inf, want: ack(inf)},
-		{from: carol, in: inf}, // a third peer: ignored
+		{from: carol, in: inf, want: fin}, // a third peer, none idle: refused
 		{from: alice, at: 2 * time.Second, in: d[0], want: ack(d[0])},
 		{from: alice, at: 2 * time.Second, in: d[1], want: ack(d[1])},
 		{from: alice, at: 2 * time.Second, in: d[2], want: ack(d[2])},

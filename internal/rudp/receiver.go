@@ -30,12 +30,14 @@ type Receiver struct {
 	Dir string
 	// Overwrite lets a file replace one of the same name in Dir.
 	Overwrite bool
-	// MaxSize, MaxText, Timeout and MaxPeers bound the Inbox: see
-	// InboxConfig.
-	MaxSize  int64
-	MaxText  int
-	Timeout  time.Duration
-	MaxPeers int
+	// MaxSize, MaxText, Timeout, MaxPeers, MaxPerAddr and IdleEvict
+	// bound the Inbox and the XInbox: see InboxConfig.
+	MaxSize    int64
+	MaxText    int
+	Timeout    time.Duration
+	MaxPeers   int
+	MaxPerAddr int
+	IdleEvict  time.Duration
 	// Window bounds the fragments one extended transfer may have in
 	// flight; zero means DefaultWindow.
 	Window int
@@ -91,14 +93,17 @@ func (r *Receiver) init() error {
 				store = r.own
 			}
 		}
-		r.in = NewInbox(InboxConfig{Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout, MaxPeers: r.MaxPeers})
+		r.in = NewInbox(InboxConfig{
+			Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout,
+			MaxPeers: r.MaxPeers, MaxPerAddr: r.MaxPerAddr, IdleEvict: r.IdleEvict,
+		})
 		if r.Secret != "" {
 			r.in.Refuse(ErrNeedSecret)
 		}
 		if r.initErr == nil {
 			r.xin, r.initErr = NewXInbox(XInboxConfig{
 				Store: store, MaxSize: r.MaxSize, MaxText: r.MaxText, Timeout: r.Timeout,
-				MaxPeers: r.MaxPeers, Window: r.Window, Secret: r.Secret, Trace: r.Trace,
+				MaxPeers: r.MaxPeers, MaxPerAddr: r.MaxPerAddr, IdleEvict: r.IdleEvict, Window: r.Window, Secret: r.Secret, Trace: r.Trace,
 			})
 		}
 	})

@@ -32,6 +32,10 @@ func TestReceiverOneSocket(t *testing.T) {
 	ev := newEvents()
 	r := &Receiver{Dir: t.TempDir(), OnEvent: ev.add}
 	first := startReceiver(t, r)
+	c := dialUDP(t, first)
+	if got := roundTrip(t, c, kpa, 5*time.Second); !bytes.Equal(got, zeroAck) {
+		t.Fatalf("answer %s to a KPA", describe(got))
+	}
 	second := listenUDP(t)
 	secondAddr := second.LocalAddr().(*net.UDPAddr)
 	done := make(chan error, 1)
@@ -50,7 +54,6 @@ func TestReceiverOneSocket(t *testing.T) {
 	} else {
 		t.Errorf("the refused socket is still open: %v", err)
 	}
-	c := dialUDP(t, first)
 	inf, dats := text("one socket", 4)
 	if got := roundTrip(t, c, inf, 5*time.Second); !bytes.Equal(got, ack(inf)) {
 		t.Fatalf("answer %s to the INF", describe(got))

@@ -75,9 +75,13 @@ type InboxStats struct {
 	// Refused, Failed, Aborted and Gone count the transfers and peers
 	// reported with those events.
 	Refused, Failed, Aborted, Gone uint64
-	// PeersRefused counts datagrams from new peers ignored because
-	// MaxPeers peers were already there.
+	// PeersRefused counts datagrams from new peers refused because
+	// MaxPeers peers, or MaxPerAddr from their address, were already
+	// there and none could be evicted.
 	PeersRefused uint64
+	// Evicted counts peers forgotten to make room for a new one, having
+	// moved no data for IdleEvict (extended: or having no transfer).
+	Evicted uint64
 	// Resumed counts content bytes found in partial files and not
 	// received again (extended mode).
 	Resumed uint64
@@ -103,6 +107,7 @@ func (a InboxStats) add(b InboxStats) InboxStats {
 	a.Aborted += b.Aborted
 	a.Gone += b.Gone
 	a.PeersRefused += b.PeersRefused
+	a.Evicted += b.Evicted
 	a.Resumed += b.Resumed
 	a.Peers += b.Peers
 	a.Active += b.Active

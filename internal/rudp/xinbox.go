@@ -34,13 +34,18 @@ const (
 
 // XInboxConfig configures an XInbox.
 type XInboxConfig struct {
-	// Store, MaxSize, MaxText, Timeout and MaxPeers are as in
-	// InboxConfig; MaxPeers bounds the sessions.
-	Store    FileStore
-	MaxSize  int64
-	MaxText  int
-	Timeout  time.Duration
-	MaxPeers int
+	// Store, MaxSize, MaxText, Timeout, MaxPeers, MaxPerAddr and
+	// IdleEvict are as in InboxConfig; MaxPeers and MaxPerAddr bound the
+	// sessions. A full XInbox evicts a session without a transfer, or
+	// one whose transfers have moved no data for IdleEvict (its sender
+	// is told with ABORT), before it refuses a HELLO.
+	Store      FileStore
+	MaxSize    int64
+	MaxText    int
+	Timeout    time.Duration
+	MaxPeers   int
+	MaxPerAddr int
+	IdleEvict  time.Duration
 	// Window bounds the fragments one transfer may have in flight; zero
 	// means DefaultWindow.
 	Window int
@@ -70,6 +75,7 @@ type xsess struct {
 	largestAt time.Time
 	heard     bool
 	lastHeard time.Time
+	lastData  time.Time // the session's start, its last OPEN accepted or new DATA
 	xfers     map[uint32]*xin
 	done      [doneMemory]xdone
 	ndone     int
@@ -115,6 +121,7 @@ type XInbox struct {
 	salt     [wire.SaltLen]byte
 	sessions map[uint32]*xsess
 	byToken  map[helloKey]*xsess
+	perAddr  map[netip.Addr]int // sessions by IP address
 	pending  []*xsess
 	buffered int
 	deadline time.Time
@@ -145,12 +152,15 @@ func NewXInbox(cfg XInboxConfig) (*XInbox, error) {
 	cfg.MaxText = or(cfg.MaxText, DefaultMaxText)
 	cfg.Timeout = or(cfg.Timeout, DefaultTimeout)
 	cfg.MaxPeers = or(cfg.MaxPeers, DefaultMaxPeers)
+	cfg.MaxPerAddr = or(cfg.MaxPerAddr, DefaultMaxPerAddr)
+	cfg.IdleEvict = or(cfg.IdleEvict, DefaultIdleEvict)
 	cfg.Window = or(cfg.Window, DefaultWindow)
 	cfg.MaxBuffered = or(cfg.MaxBuffered, DefaultMaxBuffered)
 	x := &XInbox{
 		cfg:      cfg,
 		sessions: make(map[uint32]*xsess),
 		byToken:  make(map[helloKey]*xsess),
+		perAddr:  make(map[netip.Addr]int),
 		body:     make([]byte, 0, wire.MaxExtFrame),
 		open:     make([]byte, 0, wire.MaxExtFrame),
 	}
@@ -293,7 +303,11 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 	case in.cfg.Secret == "" && hl.Flags&wire.FlagSecret != 0:
 		reject(wire.CodeNoSecret, "this receiver has no secret: run it with --secret too, or send without")
 		return
-	case len(in.sessions) >= in.cfg.MaxPeers && !in.evict():
+	case in.perAddr[from.Addr()] >= in.cfg.MaxPerAddr && !in.evict(from.Addr(), now):
+		in.stats.PeersRefused++
+		reject(wire.CodeBusy, fmt.Sprintf("too many senders at once from %v (at most %d): try again later", from.Addr(), in.cfg.MaxPerAddr))
+		return
+	case len(in.sessions) >= in.cfg.MaxPeers && !in.evict(netip.Addr{}, now):
 		in.stats.PeersRefused++
 		reject(wire.CodeBusy, "too many senders at once: try again later")
 		return
@@ -304,27 +318,55 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 		rand.Read(r[:])
 		sid = binary.BigEndian.Uint32(r[:])
 	}
-	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: hl.Flags & wire.FlagSecret, lastHeard: now, xfers: make(map[uint32]*xin)}
+	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: hl.Flags & wire.FlagSecret, lastHeard: now, lastData: now, xfers: make(map[uint32]*xin)}
 	in.sessions[sid] = s
+	in.perAddr[from.Addr()]++
 	in.byToken[key] = s
 	in.deadline = earliest(in.deadline, now.Add(in.cfg.Timeout))
 	in.emitWelcome(s)
 }
 
-// evict makes room for a new session by forgetting the one silent the
-// longest among those with no transfer in progress (HELLOs from spoofed
-// addresses, say, which never go further), and reports whether it could.
-func (in *XInbox) evict() bool {
-	var idle *xsess
+// evict makes room for a new session (from the IP address ip, when
+// valid) by forgetting the one silent the longest among those with no
+// transfer in progress (HELLOs from spoofed addresses, say, which never
+// go further), or else the one that has moved no data the longest, if
+// that is IdleEvict or more (a sender that opens a transfer and then only
+// pings), and reports whether it could. The transfers of a session
+// evicted are ended with ABORT, their partial files kept for a resume.
+func (in *XInbox) evict(ip netip.Addr, now time.Time) bool {
+	var empty, stalled *xsess
 	for _, s := range in.sessions {
-		if len(s.xfers) == 0 && (idle == nil || s.lastHeard.Before(idle.lastHeard)) {
-			idle = s
+		switch {
+		case ip.IsValid() && s.addr.Addr() != ip:
+		case len(s.xfers) == 0:
+			if empty == nil || s.lastHeard.Before(empty.lastHeard) {
+				empty = s
+			}
+		case now.Sub(s.lastData) >= in.cfg.IdleEvict:
+			if stalled == nil || s.lastData.Before(stalled.lastData) {
+				stalled = s
+			}
 		}
+	}
+	idle := empty
+	if idle == nil {
+		idle = stalled
 	}
 	if idle == nil {
 		return false
 	}
-	in.forget(idle, 0, nil)
+	in.stats.Evicted++
+	msg := fmt.Sprintf("no data moved for %v while the receiver was full: evicted to make room", now.Sub(idle.lastData).Truncate(time.Second))
+	for _, x := range idle.xfers {
+		if idle.flags&wire.FlagSecret == 0 || idle.keys != nil {
+			in.emit(idle, wire.ABORT, wire.AppendResult(in.body[:0], wire.Result{TID: x.open.TID, Code: wire.CodeBusy, Text: msg}))
+		}
+	}
+	if len(idle.xfers) == 0 {
+		in.forget(idle, 0, nil)
+	} else {
+		in.forget(idle, EventEnd, fmt.Errorf("%w: %s", ErrAborted, msg))
+	}
 	return true
 }
 
@@ -442,6 +484,7 @@ func (in *XInbox) openXfer(s *xsess, body []byte, now time.Time) {
 	}
 	x.high = x.cum
 	s.xfers[o.TID] = x
+	s.lastData = now
 	in.active++
 	in.emitAccept(s, x)
 }
@@ -532,6 +575,9 @@ func (in *XInbox) data(s *xsess, body []byte, now time.Time) {
 		return
 	}
 	x.unacked++
+	if idx >= x.cum && x.slot(idx) == nil {
+		s.lastData = now // new data, not a repeat
+	}
 	switch {
 	case idx < x.cum || x.slot(idx) != nil:
 		in.stats.Duplicates++
@@ -867,6 +913,11 @@ func (in *XInbox) forget(s *xsess, kind EventKind, err error) {
 	}
 	delete(in.sessions, s.sid)
 	delete(in.byToken, helloKey{s.addr, s.token})
+	if n := in.perAddr[s.addr.Addr()] - 1; n > 0 {
+		in.perAddr[s.addr.Addr()] = n
+	} else {
+		delete(in.perAddr, s.addr.Addr())
+	}
 }
 
 // emit sends a frame of type t in session s.
