@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // The attacks and user cases of issue 11 (chat and web hardening), as
@@ -32,4 +38,56 @@ func TestChatReaderNotDroppedForSilence(t *testing.T) {
 	}
 	writer.send(t, "/who")
 	writer.expect(t, "both still here", "*** here (2): reader, writer")
+}
+
+// TestWebOneAddressCannotLockOthersOut is defect 2: 1,100 WebSocket
+// upgrades to /chat/ws from 127.0.0.1 that never send a nickname, and
+// curl --interface 127.0.0.2 /healthz answers at once; from 127.0.0.1,
+// at its limit, curl is told why.
+func TestWebOneAddressCannotLockOthersOut(t *testing.T) {
+	t.Parallel()
+	curl := peer(t, "curl")
+	srv := startServer(t, "", []string{"web/http"}, "serve", "--random-ports", "--json", "--only", "web,chat")
+	addr := srv.addr(t, "web/http")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var held []*websocket.Conn
+	defer func() {
+		for _, c := range held {
+			c.CloseNow()
+		}
+	}()
+	next := make(chan struct{})
+	go func() {
+		for range 1100 {
+			next <- struct{}{}
+		}
+		close(next)
+	}()
+	for range 32 {
+		wg.Go(func() {
+			for range next {
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				c, _, err := websocket.Dial(ctx, "ws://"+addr+"/chat/ws", nil)
+				cancel()
+				if err == nil {
+					mu.Lock()
+					held = append(held, c)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d upgrades held", len(held))
+	start := time.Now()
+	code, _, body := curlGet(t, curl, "http://"+addr+"/healthz", "--interface", "127.0.0.2", "--max-time", "5")
+	if code != http.StatusOK || body != "ok\n" {
+		t.Errorf("curl --interface 127.0.0.2 /healthz: %d %q", code, body)
+	}
+	t.Logf("/healthz from 127.0.0.2 in %v", time.Since(start).Round(time.Millisecond))
+	code, _, body = curlGet(t, curl, "http://"+addr+"/healthz", "--interface", "127.0.0.1", "--max-time", "5")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "too many connections from 127.0.0.1 (limit 256)") {
+		t.Errorf("curl from 127.0.0.1 at its limit: %d %q", code, body)
+	}
 }

@@ -23,6 +23,9 @@ const (
 	// browser goes within a minute, a silent reader stays for ever.
 	wsPingEvery   = 30 * time.Second
 	wsPongTimeout = 20 * time.Second
+	// DefaultWSJoinTimeout is how long at most an upgraded WebSocket may
+	// take to join (less if Handler.JoinTimeout is shorter).
+	DefaultWSJoinTimeout = 10 * time.Second
 )
 
 // WSMessage is what a WebSocket client sends: first {"nick": NAME}, then
@@ -72,7 +75,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// reader still waiting (after a kick or a shutdown).
 		c.Close(websocket.StatusNormalClosure, "")
 	})
-	jctx, cancel := context.WithTimeout(ctx, h.joinTimeout())
+	// The page sends its nickname as soon as the socket opens: an
+	// upgraded socket that has not joined gets a short deadline.
+	jctx, cancel := context.WithTimeout(ctx, min(h.joinTimeout(), DefaultWSJoinTimeout))
 	joined := h.wsJoin(jctx, c, m)
 	cancel()
 	if !joined {

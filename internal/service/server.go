@@ -52,13 +52,13 @@ type Server struct {
 	metrics  *serviceMetrics
 	ctx      context.Context // cancelled when shutting down
 	cancel   context.CancelFunc
-	rejects  chan struct{} // bounds goroutines that tell refused clients why
+	gate     *Gate
+	refuser  *Refuser
 
 	mu        sync.Mutex
 	closed    atomic.Bool
 	listeners map[net.Listener]struct{}
 	conns     map[*Conn]struct{}
-	perIP     map[netip.Addr]int
 	active    sync.WaitGroup
 }
 
@@ -74,10 +74,10 @@ func (s *Server) init() {
 		}
 		s.metrics = s.Metrics.forService(s.Name)
 		s.ctx, s.cancel = context.WithCancel(context.Background())
-		s.rejects = make(chan struct{}, 32)
+		s.gate = NewGate(s.Limits)
+		s.refuser = NewRefuser(s.TLSConfig, s.logger, s.metrics.reject)
 		s.listeners = make(map[net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
-		s.perIP = make(map[netip.Addr]int)
 	})
 }
 
@@ -119,7 +119,7 @@ func (s *Server) Serve(l net.Listener) error {
 		backoff = 0
 		c, reason := s.admit(raw)
 		if c == nil {
-			s.refuse(raw, reason)
+			s.refuser.Refuse(raw, addrOf(raw.RemoteAddr()), reason, []byte("error: "+reason+"; try again later\n"))
 			continue
 		}
 		go s.serveConn(c)
@@ -156,13 +156,11 @@ func (s *Server) admit(raw net.Conn) (*Conn, string) {
 	peer := addrOf(raw.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed.Load():
+	if s.closed.Load() {
 		return nil, "server shutting down"
-	case s.limits.MaxConns > 0 && len(s.conns) >= s.limits.MaxConns:
-		return nil, fmt.Sprintf("server full (%d connections)", s.limits.MaxConns)
-	case s.limits.MaxConnsPerIP > 0 && s.perIP[peer] >= s.limits.MaxConnsPerIP:
-		return nil, fmt.Sprintf("too many connections from %s (limit %d)", peer, s.limits.MaxConnsPerIP)
+	}
+	if ok, reason := s.gate.Admit(peer); !ok {
+		return nil, reason
 	}
 	c := &Conn{
 		conn:   raw,
@@ -173,7 +171,6 @@ func (s *Server) admit(raw net.Conn) (*Conn, string) {
 	}
 	c.idle.Store(int64(s.limits.IdleTimeout))
 	s.conns[c] = struct{}{}
-	s.perIP[peer]++
 	s.active.Add(1)
 	return c, ""
 }
@@ -181,43 +178,9 @@ func (s *Server) admit(raw net.Conn) (*Conn, string) {
 func (s *Server) release(c *Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if n := s.perIP[c.peer] - 1; n > 0 {
-		s.perIP[c.peer] = n
-	} else {
-		delete(s.perIP, c.peer)
-	}
 	s.mu.Unlock()
+	s.gate.Release(c.peer)
 	s.active.Done()
-}
-
-// refuse tells a client over a limit why, in one line, then closes it. The
-// telling happens in a bounded number of goroutines; past that the
-// connection is simply closed so that a flood costs nothing.
-func (s *Server) refuse(raw net.Conn, reason string) {
-	s.metrics.reject(reason)
-	s.logger.Info("refused", "peer", raw.RemoteAddr().String(), "reason", reason)
-	select {
-	case s.rejects <- struct{}{}:
-	default:
-		raw.Close()
-		return
-	}
-	go func() {
-		defer func() { <-s.rejects }()
-		defer raw.Close()
-		raw.SetDeadline(time.Now().Add(2 * time.Second))
-		var w net.Conn = raw
-		if s.TLSConfig != nil {
-			tc := tls.Server(raw, s.TLSConfig)
-			if tc.Handshake() != nil {
-				return
-			}
-			w = tc
-		}
-		if _, err := fmt.Fprintf(w, "error: %s; try again later\n", reason); err == nil {
-			lingerClose(w)
-		}
-	}()
 }
 
 func (s *Server) serveConn(c *Conn) {

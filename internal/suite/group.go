@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -134,7 +133,7 @@ func (g *Group) Run(ctx context.Context, grace time.Duration, logger *slog.Logge
 		go func() {
 			defer wg.Done()
 			err := u.serve()
-			if err != nil && !errors.Is(err, service.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
+			if err != nil && !errors.Is(err, net.ErrClosed) { // every server's "closed" unwraps to it
 				errc <- fmt.Errorf("%s/%s on %s: %w", u.service, u.proto, u.addr, err)
 			}
 		}()

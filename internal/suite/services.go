@@ -216,6 +216,7 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 		Endpoints: g.Endpoints,
 		Gatherer:  env.Registry,
 		TLSConfig: env.TLS,
+		Limits:    env.Limits,
 		Logger:    env.logger().With("service", "web"),
 	}
 	// The chat page and its WebSocket share the room with the chat

@@ -1,7 +1,8 @@
 // Package web is netkit's HTTP service: a status page at /, /healthz,
-// /status.json and Prometheus metrics at /metrics. Later services mount
-// their own routes (the chat page, the message API) on the same Server
-// with Handle.
+// /status.json and Prometheus metrics at /metrics. Other services mount
+// their own routes (the chat page and its WebSocket, the game and message
+// APIs) on the same Server with Handle, each under its own path; the
+// connection limits, timeouts and logging below apply to every route.
 package web
 
 import (
@@ -9,22 +10,29 @@ import (
 	"crypto/tls"
 	"embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/netutil"
+
+	"github.com/netkit/netkit/internal/service"
 )
+
+// ErrServerClosed is returned by Serve after Shutdown or Close. It
+// unwraps to net.ErrClosed, as every netkit server's does.
+var ErrServerClosed = fmt.Errorf("web: server closed: %w", net.ErrClosed)
 
 // Defaults used where a Server field is zero. They keep a slowloris client
 // from holding connections: headers must arrive within ReadHeaderTimeout.
 const (
-	DefaultMaxConns          = 1024
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
@@ -61,8 +69,12 @@ type Server struct {
 	Gatherer prometheus.Gatherer
 	// TLSConfig, when set, serves HTTPS.
 	TLSConfig *tls.Config
-	// MaxConns bounds connections open at once (default 1024).
-	MaxConns int
+	// Limits bounds connections as for every TCP service: MaxConns in
+	// all and MaxConnsPerIP from one address (defaults in package
+	// service), counting plain requests and WebSockets alike. A client
+	// over a limit is answered 503 at once, and others keep being served.
+	// The other fields of Limits do not apply: HTTP has its own timeouts.
+	Limits service.Limits
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers (default 5s).
 	ReadHeaderTimeout time.Duration
@@ -73,6 +85,8 @@ type Server struct {
 	started  time.Time
 	mux      *http.ServeMux
 	srv      *http.Server
+	gate     *service.Gate
+	refuser  *service.Refuser
 }
 
 //go:embed status.html
@@ -110,6 +124,11 @@ func (s *Server) init() {
 			g = prometheus.NewRegistry()
 		}
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}))
+		s.gate = service.NewGate(s.Limits)
+		s.refuser = service.NewRefuser(s.TLSConfig, logger, nil)
+		// An HTTP client speaks first, and may take an answer that comes
+		// before its request for a broken connection.
+		s.refuser.AnswerAfter = 50 * time.Millisecond
 		s.srv = &http.Server{
 			Handler:           logRequests(logger, s.mux),
 			TLSConfig:         s.TLSConfig,
@@ -143,19 +162,73 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Serve serves HTTP (HTTPS with TLSConfig) on l until Shutdown or Close. It
-// always returns a non-nil error, http.ErrServerClosed after shutdown.
+// always returns a non-nil error, ErrServerClosed after shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	max := s.MaxConns
-	if max <= 0 {
-		max = DefaultMaxConns
-	}
-	l = netutil.LimitListener(l, max)
+	l = &gateListener{Listener: l, s: s}
 	if s.TLSConfig != nil {
 		l = tls.NewListener(l, s.TLSConfig)
 	}
-	return s.srv.Serve(l)
+	err := s.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
 }
+
+// OpenConns reports the connections open now, WebSockets included.
+func (s *Server) OpenConns() int {
+	s.init()
+	return s.gate.Open()
+}
+
+// gateListener admits connections within the server's limits and
+// refuses the others at once, so that the accept queue never waits on one
+// address.
+type gateListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *gateListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		peer := service.PeerAddr(c)
+		if ok, reason := l.s.gate.Admit(peer); !ok {
+			l.s.refuser.Refuse(c, peer, reason, refusal(reason))
+			continue
+		}
+		service.SetKeepAlive(c)
+		return &gatedConn{Conn: c, gate: l.s.gate, peer: peer}, nil
+	}
+}
+
+// refusal is the whole HTTP answer to a client over a limit.
+func refusal(reason string) []byte {
+	body := "error: " + reason + "; try again later\n"
+	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+// gatedConn gives its place back to the gate when closed, whoever closes
+// it: the HTTP server, or a WebSocket handler that took it over.
+type gatedConn struct {
+	net.Conn
+	gate *service.Gate
+	peer netip.Addr
+	once sync.Once
+}
+
+func (c *gatedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.gate.Release(c.peer) })
+	return err
+}
+
+// NetConn returns the TCP connection, for keepalive and socket options.
+func (c *gatedConn) NetConn() net.Conn { return c.Conn }
 
 // Shutdown stops accepting and waits for requests in flight, until ctx is
 // done.
