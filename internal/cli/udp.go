@@ -506,9 +506,13 @@ type udpRecvFlags struct {
 	timeout   time.Duration
 	maxPeers  int
 	perAddr   int
-	window    int
-	secret    string
-	json      bool
+	partials  int
+	partBytes string
+	// partialBytes is partBytes parsed.
+	partialBytes int64
+	window       int
+	secret       string
+	json         bool
 }
 
 func udpRecvCommand(stdio IO, def string) *command {
@@ -522,6 +526,8 @@ func udpRecvCommand(stdio IO, def string) *command {
 	fs.DurationVar(&f.timeout, "timeout", rudp.DefaultTimeout, "forget a sender silent this long, discarding its unfinished file")
 	fs.IntVar(&f.maxPeers, "max-peers", rudp.DefaultMaxPeers, "most senders served at once (when full, one that has moved no data for "+rudp.DefaultIdleEvict.String()+" is evicted)")
 	fs.IntVar(&f.perAddr, "max-per-addr", rudp.DefaultMaxPerAddr, "most senders served at once from one IP address")
+	fs.IntVar(&f.partials, "max-partials", rudp.DefaultMaxPartials, "keep at most `N` partial files of transfers cut off, for a resume (the oldest go first; -1: no limit)")
+	fs.StringVar(&f.partBytes, "max-partial-bytes", impair.FormatSize(rudp.DefaultMaxPartialBytes), "keep at most `SIZE` of partial files in all (the oldest go first; -1: no limit)")
 	fs.IntVar(&f.window, "window", rudp.DefaultWindow, "most fragments one sender may have in flight (extended mode)")
 	fs.StringVar(&f.secret, "secret", "", "accept only senders holding this `PASSPHRASE`, every frame encrypted (default $NETKIT_SECRET); legacy senders, which cannot encrypt, are then refused")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per line for each event")
@@ -567,6 +573,16 @@ Examples:
 			if f.perAddr < 1 {
 				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-per-addr %d: want 1 or more", f.perAddr)}
 			}
+			if f.partials == 0 || f.partials < -1 {
+				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-partials %d: want 1 or more, or -1 for no limit", f.partials)}
+			}
+			partBytes := int64(-1)
+			if f.partBytes != "-1" {
+				if partBytes, err = impair.ParseSize(f.partBytes); err != nil || partBytes == 0 {
+					return &UsageError{Cmd: cmd, Err: fmt.Errorf("--max-partial-bytes %q: want a size like 500MB or 8GiB, -1 for no limit", f.partBytes)}
+				}
+			}
+			f.partialBytes = partBytes
 			return runUDPRecv(ctx, stdio, &f, maxSize)
 		},
 	}
@@ -629,7 +645,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 		}
 	}
 	r := &rudp.Receiver{
-		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers, MaxPerAddr: f.perAddr,
+		Dir: dir, Overwrite: f.overwrite, MaxSize: maxSize, Timeout: f.timeout, MaxPeers: f.maxPeers, MaxPerAddr: f.perAddr, MaxPartials: f.partials, MaxPartialBytes: f.partialBytes,
 		Window: f.window, Secret: secretOr(f.secret),
 		Trace: f.trace.tracer(stdio.Stderr, true),
 		Warn:  func(w string) { fmt.Fprintln(stdio.Stderr, "warning:", w) },

@@ -30,6 +30,10 @@ type Receiver struct {
 	Dir string
 	// Overwrite lets a file replace one of the same name in Dir.
 	Overwrite bool
+	// MaxPartials and MaxPartialBytes bound the partial files kept in
+	// Dir for a resume: see StoreOptions.
+	MaxPartials     int
+	MaxPartialBytes int64
 	// MaxSize, MaxText, Timeout, MaxPeers, MaxPerAddr and IdleEvict
 	// bound the Inbox and the XInbox: see InboxConfig.
 	MaxSize    int64
@@ -88,7 +92,10 @@ func (r *Receiver) init() error {
 				dir = "."
 			}
 			maxSize := or(r.MaxSize, DefaultMaxSize)
-			r.own, r.initErr = OpenStore(dir, StoreOptions{Overwrite: r.Overwrite, MaxSize: max(maxSize, 0)})
+			r.own, r.initErr = OpenStore(dir, StoreOptions{
+				Overwrite: r.Overwrite, MaxSize: max(maxSize, 0),
+				MaxPartials: r.MaxPartials, MaxPartialBytes: r.MaxPartialBytes,
+			})
 			if r.initErr == nil {
 				store = r.own
 			}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,13 +90,29 @@ type StoreOptions struct {
 	// ErrTooLarge.
 	MaxSize int64
 	// PartialTTL is how long the partial file of a transfer cut off is
-	// kept for a resume: OpenStore removes older ones. Zero means
-	// DefaultPartialTTL, negative forever.
+	// kept for a resume: older ones are removed when the Store opens and
+	// while it runs. Zero means DefaultPartialTTL, negative forever.
 	PartialTTL time.Duration
+	// MaxPartials and MaxPartialBytes bound the partial files kept, in
+	// number and in bytes all together: past either, the oldest are
+	// removed. Zero means DefaultMaxPartials and DefaultMaxPartialBytes,
+	// negative no bound.
+	MaxPartials     int
+	MaxPartialBytes int64
 }
 
-// DefaultPartialTTL is how long partial files wait for a resume.
-const DefaultPartialTTL = 7 * 24 * time.Hour
+// Defaults of StoreOptions.
+const (
+	// DefaultPartialTTL is how long partial files wait for a resume.
+	DefaultPartialTTL = 7 * 24 * time.Hour
+	// DefaultMaxPartials bounds the partial files kept.
+	DefaultMaxPartials = 64
+	// DefaultMaxPartialBytes bounds the bytes of the partial files kept.
+	DefaultMaxPartialBytes = 8 << 30
+	// pruneEvery is how often a running Store looks for expired partial
+	// files when none is suspended.
+	pruneEvery = time.Minute
+)
 
 // Store is a FileStore that keeps files in one folder, and never writes
 // outside it: it opens the folder as an os.Root, so neither a name nor a
@@ -105,10 +122,11 @@ const DefaultPartialTTL = 7 * 24 * time.Hour
 // name; an aborted one is removed. Its methods are safe for concurrent
 // use.
 type Store struct {
-	root *os.Root
-	opt  StoreOptions
-	mu   sync.Mutex
-	busy map[string]bool // resume keys in use
+	root   *os.Root
+	opt    StoreOptions
+	mu     sync.Mutex
+	busy   map[string]bool // resume keys in use
+	pruned time.Time       // the last look for partial files to remove
 	// wrap, when set, wraps each file's writer: tests inject failures.
 	wrap func(io.Writer) io.Writer
 }
@@ -119,29 +137,72 @@ func OpenStore(dir string, opt StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rudp: open folder: %w", err)
 	}
+	opt.PartialTTL = or(opt.PartialTTL, DefaultPartialTTL)
+	opt.MaxPartials = or(opt.MaxPartials, DefaultMaxPartials)
+	opt.MaxPartialBytes = or(opt.MaxPartialBytes, DefaultMaxPartialBytes)
 	s := &Store{root: root, opt: opt}
-	if ttl := or(opt.PartialTTL, DefaultPartialTTL); ttl > 0 {
-		s.prune(time.Now().Add(-ttl))
-	}
+	s.prune(time.Now())
 	return s, nil
 }
 
-// prune removes the partial files last written before cutoff.
-func (s *Store) prune(cutoff time.Time) {
+// prune removes the partial files not in use that are older than
+// PartialTTL at now, then the oldest of the rest while there are more
+// than MaxPartials of them or more than MaxPartialBytes in all.
+func (s *Store) prune(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruned = now
 	d, err := s.root.Open(".")
 	if err != nil {
 		return
 	}
-	defer d.Close()
 	entries, _ := d.ReadDir(-1)
+	d.Close()
+	type partial struct {
+		name  string
+		size  int64
+		mtime time.Time
+	}
+	var kept []partial
+	var total int64
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, tempPrefix+"r-") || !strings.HasSuffix(name, tempSuffix) || !e.Type().IsRegular() {
+		key, ok := strings.CutPrefix(name, tempPrefix+"r-")
+		if !ok || !strings.HasSuffix(key, tempSuffix) || !e.Type().IsRegular() || s.busy[strings.TrimSuffix(key, tempSuffix)] {
 			continue
 		}
-		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
-			s.root.Remove(name)
+		info, err := e.Info()
+		if err != nil {
+			continue
 		}
+		if s.opt.PartialTTL > 0 && now.Sub(info.ModTime()) > s.opt.PartialTTL {
+			s.root.Remove(name)
+			continue
+		}
+		kept = append(kept, partial{name, info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	slices.SortFunc(kept, func(a, b partial) int { return a.mtime.Compare(b.mtime) })
+	for _, p := range kept {
+		over := s.opt.MaxPartials >= 0 && len(kept) > s.opt.MaxPartials ||
+			s.opt.MaxPartialBytes >= 0 && total > s.opt.MaxPartialBytes
+		if !over {
+			break
+		}
+		if s.root.Remove(p.name) == nil {
+			kept, total = kept[1:], total-p.size
+		}
+	}
+}
+
+// pruneNow prunes if the last look was pruneEvery ago.
+func (s *Store) pruneNow() {
+	now := time.Now()
+	s.mu.Lock()
+	due := now.Sub(s.pruned) >= pruneEvery
+	s.mu.Unlock()
+	if due {
+		s.prune(now)
 	}
 }
 
@@ -153,6 +214,7 @@ func (s *Store) Close() error { return s.root.Close() }
 
 // Create starts the file name: a temporary file, until Commit.
 func (s *Store) Create(name string) (FileSink, error) {
+	s.pruneNow()
 	if _, err := wire.SanitizeName(name); err != nil {
 		return nil, err
 	}
@@ -189,6 +251,7 @@ func (s *Store) Resume(name, key string) (FileSink, int64, error) {
 	if key == "" || strings.ContainsAny(key, "/\\.\x00") || len(key) > 64 {
 		return nil, 0, fmt.Errorf("rudp: bad resume key %q", key)
 	}
+	s.pruneNow()
 	s.mu.Lock()
 	if s.busy == nil {
 		s.busy = make(map[string]bool)
@@ -344,13 +407,14 @@ func (in *incoming) Truncate(size int64) error {
 	return nil
 }
 
-// Suspend keeps what was written for a later Resume; a sink that was not
-// resumable is aborted.
+// Suspend keeps what was written for a later Resume, within the Store's
+// bounds on partial files (the oldest go first); an empty one, or a sink
+// that was not resumable, is aborted.
 func (in *incoming) Suspend() error {
 	if in.ended {
 		return nil
 	}
-	if in.key == "" || in.err != nil {
+	if in.key == "" || in.err != nil || in.n == 0 {
 		return in.Abort()
 	}
 	err := in.w.Flush()
@@ -358,9 +422,17 @@ func (in *incoming) Suspend() error {
 	if cerr := in.f.Close(); err == nil {
 		err = cerr
 	}
+	now := time.Now()
+	if err == nil {
+		// Dated now to the nanosecond (a write's time stamp is coarser),
+		// so that the bounds remove the partial suspended the longest
+		// ago first.
+		err = in.s.root.Chtimes(in.tmp, now, now)
+	}
 	if err != nil {
 		in.s.root.Remove(in.tmp)
 	}
+	in.s.prune(now)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -310,5 +311,116 @@ func TestStoreWritesBack(t *testing.T) {
 	}
 	if info, err := os.Stat(filepath.Join(dir, "big.bin")); err != nil || info.Size() != in.n {
 		t.Errorf("stored %v, %v; want %d bytes", info, err, in.n)
+	}
+}
+
+// partials lists the partial files in dir.
+func partials(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	for _, n := range xlistDir(t, dir) {
+		if strings.HasPrefix(n, tempPrefix+"r-") {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// suspendOne resumes key, writes content and suspends it.
+func suspendOne(t *testing.T, s *Store, key, content string) {
+	t.Helper()
+	k, _, err := s.Resume("f.bin", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(k, content)
+	if err := k.(ResumableSink).Suspend(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStorePartialBounds checks that a running Store removes an empty
+// partial at once, keeps at most MaxPartials, and at most
+// MaxPartialBytes, removing the oldest first, and expires old ones.
+func TestStorePartialBounds(t *testing.T) {
+	t.Run("empty", func(t *testing.T) {
+		s, dir := openStore(t, StoreOptions{})
+		suspendOne(t, s, "empty", "")
+		if p := partials(t, dir); len(p) != 0 {
+			t.Errorf("an empty partial kept: %q", p)
+		}
+	})
+	t.Run("count", func(t *testing.T) {
+		s, dir := openStore(t, StoreOptions{MaxPartials: 8})
+		for i := range 40 {
+			suspendOne(t, s, fmt.Sprintf("k%02d", i), "x")
+		}
+		p := partials(t, dir)
+		if len(p) != 8 {
+			t.Errorf("%d partials kept, want 8", len(p))
+		}
+		if !slices.Contains(p, ".netkit-r-k39.part") {
+			t.Errorf("the newest partial went: %q", p)
+		}
+	})
+	t.Run("bytes", func(t *testing.T) {
+		s, dir := openStore(t, StoreOptions{MaxPartialBytes: 25})
+		for i := range 5 {
+			suspendOne(t, s, fmt.Sprintf("k%d", i), "0123456789")
+		}
+		if p := partials(t, dir); len(p) != 2 || !slices.Contains(p, ".netkit-r-k4.part") {
+			t.Errorf("partials %q, want the newest two (20 of 25 bytes)", p)
+		}
+	})
+	t.Run("ttl", func(t *testing.T) {
+		s, dir := openStore(t, StoreOptions{PartialTTL: time.Hour})
+		suspendOne(t, s, "old", "x")
+		old := time.Now().Add(-2 * time.Hour)
+		os.Chtimes(filepath.Join(dir, ".netkit-r-old.part"), old, old)
+		suspendOne(t, s, "new", "x")
+		if p := partials(t, dir); !slices.Equal(p, []string{".netkit-r-new.part"}) {
+			t.Errorf("partials %q, want the old one expired while running", p)
+		}
+	})
+	t.Run("in use", func(t *testing.T) {
+		s, dir := openStore(t, StoreOptions{MaxPartials: 1})
+		k, _, err := s.Resume("f.bin", "busy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(k, "x")
+		suspendOne(t, s, "other", "y")
+		if p := partials(t, dir); !slices.Equal(p, []string{".netkit-r-busy.part", ".netkit-r-other.part"}) {
+			t.Errorf("partials %q: the one in use does not count, nor is removed", p)
+		}
+		if err := k.(ResumableSink).Suspend(); err != nil {
+			t.Fatal(err)
+		}
+		if p := partials(t, dir); !slices.Equal(p, []string{".netkit-r-busy.part"}) {
+			t.Errorf("partials %q", p)
+		}
+	})
+}
+
+// TestXInboxOpenCloseLeavesNoPartial replays the attack of 40 sessions
+// of 8 OPENs each, ended by CLOSE: no partial file may stay.
+func TestXInboxOpenCloseLeavesNoPartial(t *testing.T) {
+	s, dir := openStore(t, StoreOptions{})
+	in := mustXInbox(t, XInboxConfig{Store: s})
+	now := t0
+	for i := range 40 {
+		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 4000)
+		hello := xframe(0, 0, wire.HELLO, wire.AppendHello(nil, wire.Hello{Version: wire.Version, Token: uint64(i + 1)}))
+		h, _ := xanswer(t, in.Handle(hello, from, now))
+		for tid := range uint32(8) {
+			open := wire.AppendOpen(nil, wire.Open{TID: tid, Kind: wire.KindFile, Name: fmt.Sprintf("f%d-%d", i, tid), FragSize: 4, Size: 1 << 20})
+			if a, _ := xanswer(t, in.Handle(xframe(h.Session, 1+tid, wire.OPEN, open), from, now)); a.Type != wire.ACCEPT {
+				t.Fatalf("OPEN answered %v", a.Type)
+			}
+		}
+		in.Handle(xframe(h.Session, 9, wire.CLOSE, nil), from, now)
+	}
+	if p := partials(t, dir); len(p) != 0 {
+		t.Errorf("%d partial files left, want none", len(p))
 	}
 }
