@@ -28,6 +28,8 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			chatCommand(stdio),
 			menuCommand(stdio),
 			udpCommand(stdio),
+			msgCommand(stdio),
+			keygenCommand(stdio),
 			versionCommand(stdio),
 		},
 	}

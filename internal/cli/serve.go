@@ -19,6 +19,7 @@ type serveFlags struct {
 	serverFlags
 	chat        chatServerFlags
 	udp         serveExtras
+	msg         msgServerFlags
 	host        string
 	only        string
 	except      string
@@ -32,6 +33,7 @@ func serveCommand(stdio IO) *command {
 	f.chat.register(fs)
 	f.udp = udpServeExtras("udp-secret")
 	f.udp.register(fs)
+	f.msg.register(fs)
 	fs.StringVar(&f.host, "host", "127.0.0.1", "`ADDRESS` every service binds to (0.0.0.0 for all interfaces)")
 	fs.StringVar(&f.only, "only", "", "start only these services (`LIST`, comma-separated)")
 	fs.StringVar(&f.except, "except", "", "start every service but these (`LIST`, comma-separated)")
@@ -76,6 +78,9 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 		return s.DefaultAddr(f.host, port)
 	}, serveExtras{setup: func(env *suite.Env) error {
 		if err := f.chat.apply(env); err != nil {
+			return err
+		}
+		if err := f.msg.apply(env, slices.Contains(names, "msg") && f.only != ""); err != nil {
 			return err
 		}
 		return f.udp.setup(env)

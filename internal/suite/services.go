@@ -18,6 +18,7 @@ import (
 	"github.com/netkit/netkit/internal/chat"
 	"github.com/netkit/netkit/internal/echo"
 	"github.com/netkit/netkit/internal/hello"
+	"github.com/netkit/netkit/internal/msg"
 	"github.com/netkit/netkit/internal/service"
 	"github.com/netkit/netkit/internal/web"
 )
@@ -44,8 +45,11 @@ type Env struct {
 	// UDPSecret, when set, seals every session of the udp service: its
 	// senders need the same secret, and legacy ones are refused.
 	UDPSecret string
+	// Msg configures the encrypted message service.
+	Msg MsgConfig
 
 	hub *chat.Hub
+	msg *msg.Server
 }
 
 // NewEnv returns an Env with a fresh registry carrying the Go runtime and
@@ -109,6 +113,7 @@ var Services = []Service{
 	TimeService,
 	ChatService,
 	UDPService,
+	MsgService,
 }
 
 // Lookup returns the named service.
@@ -223,6 +228,7 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 	// service's TCP clients.
 	srv.Handle("GET /chat", chat.Page)
 	srv.Handle("GET /chat/ws", env.chatHandler())
+	env.mountMsg(g, srv)
 	proto := "http"
 	if env.TLS != nil {
 		proto = "https"
