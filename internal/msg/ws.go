@@ -25,6 +25,11 @@ const (
 // Broadcasts are pushed as they come. The server pings every 30 s and
 // drops a peer that does not answer within 10 s.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	// The web server's request timeouts are for requests; a WebSocket
+	// lives on, watched by its pings instead.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered
