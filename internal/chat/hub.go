@@ -47,6 +47,7 @@ const (
 // concurrent use.
 type Hub struct {
 	logger   *slog.Logger
+	clock    Clock
 	queueLen int
 	origin   string
 	seq      atomic.Uint64
@@ -173,12 +174,15 @@ type HubConfig struct {
 	// join or after their leave.
 	BatchAbove  int
 	BatchWindow time.Duration
+	// Clock is the hub's time (default SystemClock).
+	Clock Clock
 }
 
 // NewHub returns an empty room.
 func NewHub(cfg HubConfig) *Hub {
 	h := &Hub{
 		logger:       cfg.Logger,
+		clock:        cfg.Clock,
 		queueLen:     cfg.QueueLen,
 		histCap:      cfg.History,
 		batchAbove:   cfg.BatchAbove,
@@ -202,6 +206,9 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.clock == nil {
+		h.clock = SystemClock
 	}
 	if h.queueLen <= 0 {
 		h.queueLen = DefaultQueueLen

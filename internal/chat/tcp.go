@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +52,16 @@ type Handler struct {
 	// keepalive (service.KeepAlive) and, over WebSocket, by pings; one
 	// that stops reading, by the write timeout.
 	JoinTimeout time.Duration
+
+	authOnce sync.Once
+	auth     *authGuard
+}
+
+// guard returns the admin token's guard, shared by every connection the
+// Handler serves, whatever its transport.
+func (h *Handler) guard() *authGuard {
+	h.authOnce.Do(func() { h.auth = newAuthGuard(h.AdminToken, h.Hub.clock, h.Hub.logger) })
+	return h.auth
 }
 
 // DefaultJoinTimeout is Handler's default JoinTimeout.
@@ -316,8 +325,8 @@ func (h *Handler) run(m *Member, cmd Command) (bool, string, error) {
 		}
 		return true, leaveQuit, nil
 	case OpAuth:
-		if h.AdminToken == "" || subtle.ConstantTimeCompare([]byte(cmd.Text), []byte(h.AdminToken)) != 1 {
-			return false, "", fmt.Errorf("%w: wrong admin token", ErrNotAdmin)
+		if err := h.guard().check(m.Addr, hub.Nick(m), cmd.Text); err != nil {
+			return false, "", err
 		}
 		m.Admin = true
 		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban and /unban are yours", Time: time.Now()})

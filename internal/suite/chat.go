@@ -41,9 +41,14 @@ func (env *Env) ChatHub() *chat.Hub {
 }
 
 // chatHandler returns the chat protocol handler for env's room and
-// settings, shared by the TCP service and the web service's WebSocket.
+// settings, one shared by the TCP service and the web service's
+// WebSocket, so that the bounds on guessing the admin token hold across
+// both.
 func (env *Env) chatHandler() *chat.Handler {
-	return &chat.Handler{Hub: env.ChatHub(), AdminToken: env.Chat.AdminToken, Rate: env.Chat.Rate, Burst: env.Chat.Burst}
+	if env.chatH == nil {
+		env.chatH = &chat.Handler{Hub: env.ChatHub(), AdminToken: env.Chat.AdminToken, Rate: env.Chat.Rate, Burst: env.Chat.Burst}
+	}
+	return env.chatH
 }
 
 func buildChat(g *Group, env *Env, addr func(string) string) error {

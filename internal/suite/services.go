@@ -48,8 +48,9 @@ type Env struct {
 	// Msg configures the encrypted message service.
 	Msg MsgConfig
 
-	hub *chat.Hub
-	msg *msg.Server
+	hub   *chat.Hub
+	chatH *chat.Handler
+	msg   *msg.Server
 }
 
 // NewEnv returns an Env with a fresh registry carrying the Go runtime and
