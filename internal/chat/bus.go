@@ -1,0 +1,78 @@
+package chat
+
+import (
+	"context"
+)
+
+// The bridge between instances of one room: the Bus a Hub publishes to, and
+// what it does with the events other instances publish.
+
+// Bus links a Hub to the other instances of the same room (see NATSBus).
+// Its methods must not call back into the Hub synchronously.
+type Bus interface {
+	// Publish sends an event that happened here to the other instances,
+	// without blocking.
+	Publish(e *Event)
+	// Claim reserves nick across every instance: ErrNickTaken when another
+	// instance holds it.
+	Claim(ctx context.Context, nick string) error
+	// Release gives a nick back, without blocking.
+	Release(nick string)
+	// Names lists the nicks held by the other instances.
+	Names() []string
+	// Holds reports whether another instance holds nick.
+	Holds(nick string) bool
+}
+
+// Internal event types, passed between instances and never shown.
+const (
+	typeKickRequest = "kick-request" // By asks the instance holding Nick to kick it
+)
+
+// SetBus links the hub to other instances; call it before serving.
+func (h *Hub) SetBus(b Bus) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.bus = b
+}
+
+// Origin identifies this hub among instances.
+func (h *Hub) Origin() string { return h.origin }
+
+// Remote takes an event published by another instance and delivers it to
+// the members here: everyone for room events, the addressee for a private
+// message, the kicked member's instance for a kick request. Events from
+// this hub itself are ignored, so each event reaches each member once.
+func (h *Hub) Remote(e *Event) {
+	if e.Origin == h.origin || e.Origin == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	switch e.Type {
+	case typeKickRequest:
+		if m, ok := h.members[foldNick(e.Nick)]; ok {
+			h.kickLocked(m, e.By, e.Text)
+		}
+	case TypePrivate:
+		if m, ok := h.members[foldNick(e.To)]; ok && !h.send(m, e) {
+			h.drop(m, leaveSlow)
+		}
+	default:
+		h.deliver(e)
+	}
+}
+
+// localNicks lists the nicknames of the members on this instance.
+func (h *Hub) localNicks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names := make([]string, 0, len(h.members))
+	for _, m := range h.members {
+		names = append(names, m.nick)
+	}
+	return names
+}
