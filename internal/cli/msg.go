@@ -279,9 +279,7 @@ Examples:
 			}
 			defer c.Close()
 			return c.Listen(ctx, time.Minute, func(e *envelope.Envelope) {
-				if !f.json {
-					fmt.Fprintf(stdio.Stderr, "listening for broadcasts from %s (%s), Ctrl-C to stop\n", e.Sender, c.Addr)
-				}
+				fmt.Fprintf(stdio.Stderr, "listening for broadcasts from %s (%s), Ctrl-C to stop\n", e.Sender, c.Addr)
 			}, func(e *envelope.Envelope) {
 				if f.json {
 					printEnvelope(stdio, e)

@@ -254,7 +254,7 @@ func (c *Client) trace(req *http.Request) *httptrace.ClientTrace {
 			fmt.Fprintf(w, "* Connected to %s (%s) port %s\n", req.URL.Hostname(), host, port)
 			if tc, ok := info.Conn.(*tls.Conn); ok {
 				st := tc.ConnectionState()
-				fmt.Fprintf(w, "* TLS %s, ALPN %q\n", tls.VersionName(st.Version), st.NegotiatedProtocol)
+				fmt.Fprintf(w, "* %s, ALPN %q\n", tls.VersionName(st.Version), st.NegotiatedProtocol)
 				if st.NegotiatedProtocol == "h2" {
 					proto = "HTTP/2"
 				}

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strconv"
@@ -119,4 +120,15 @@ func (env *Env) mountMsg(g *Group, srv *web.Server) {
 func ServicesDefault(name string) string {
 	s, _ := Lookup(name)
 	return s.DefaultAddr("127.0.0.1", "listen")
+}
+
+// webTLS is the TLS configuration of the web service: the suite's, offering
+// HTTP/2 by ALPN (net/http speaks it on a TLS listener only when asked to).
+func webTLS(cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		return nil
+	}
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	return cfg
 }

@@ -221,7 +221,7 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 		Version:   Version,
 		Endpoints: g.Endpoints,
 		Gatherer:  env.Registry,
-		TLSConfig: env.TLS,
+		TLSConfig: webTLS(env.TLS),
 		Limits:    env.Limits,
 		Logger:    env.logger().With("service", "web"),
 	}
