@@ -87,12 +87,13 @@ func (f *msgServerFlags) apply(env *suite.Env, required bool) error {
 
 type msgFlags struct {
 	clientFlags
-	keys    msgKeyFlags
-	via     string
-	to      string
-	json    bool
-	verbose bool
-	name    string
+	keys     msgKeyFlags
+	via      string
+	to       string
+	json     bool
+	verbose  bool
+	name     string
+	discover bool
 }
 
 func (f *msgFlags) register(fs *flag.FlagSet) {
@@ -103,10 +104,11 @@ func (f *msgFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print the whole answer envelope as JSON")
 	fs.BoolVar(&f.verbose, "v", false, "with --via http: print the request and response lines and headers, as curl -v does")
 	fs.StringVar(&f.name, "name", "", "sender name (default: your user name)")
+	fs.BoolVar(&f.discover, "discover", false, "find the server on the local network (mDNS): the one holding this key, or ask which when several do")
 }
 
 // client builds the msg.Client these flags describe.
-func (f *msgFlags) client(cmd string) (*msg.Client, error) {
+func (f *msgFlags) client(ctx context.Context, stdio IO, cmd string) (*msg.Client, error) {
 	switch f.via {
 	case "http", "udp", "ws":
 	default:
@@ -116,6 +118,9 @@ func (f *msgFlags) client(cmd string) (*msg.Client, error) {
 	if f.via == "udp" {
 		def = suite.ServicesDefault("msg")
 	}
+	if f.discover && f.to != "" {
+		return nil, &UsageError{Cmd: cmd, Err: errors.New("--to and --discover do not go together")}
+	}
 	addr, err := resolveAddr(f.to, def)
 	if err != nil {
 		return nil, &UsageError{Cmd: cmd, Err: fmt.Errorf("--to: %w", err)}
@@ -123,6 +128,26 @@ func (f *msgFlags) client(cmd string) (*msg.Client, error) {
 	keys, serverKey, err := f.keys.load()
 	if err != nil {
 		return nil, err
+	}
+	if f.discover {
+		var fk []*fernet.Key
+		pub := ""
+		if keys != nil {
+			fk = keys.Keys()
+		}
+		if serverKey != nil {
+			pub = envelope.EncodeKey(*serverKey)
+		}
+		s, err := discoverServer(ctx, stdio, fk, pub, min(f.timeout, 2*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		addr = s.Addr().String()
+		if f.via == "udp" {
+			if addr = msgAddr(s); addr == "" {
+				return nil, fmt.Errorf("%s runs no msg UDP service: use --via http or ws", s.Name)
+			}
+		}
 	}
 	c := &msg.Client{Via: f.via, Addr: addr, Keys: keys, ServerKey: serverKey, Sender: senderName(f.name), Timeout: f.timeout}
 	if f.tls {
@@ -198,7 +223,7 @@ Examples:
 			if f.verbose && f.via != "http" {
 				return &UsageError{Cmd: "netkit msg", Err: errors.New("-v traces HTTP: it goes with --via http")}
 			}
-			c, err := f.client("netkit msg")
+			c, err := f.client(ctx, stdio, "netkit msg")
 			if err != nil {
 				return err
 			}
@@ -273,7 +298,7 @@ Examples:
 			if f.via != "ws" && f.via != "udp" {
 				return &UsageError{Cmd: "netkit msg listen", Err: fmt.Errorf("--via %q: listening needs ws or udp", f.via)}
 			}
-			c, err := f.client("netkit msg listen")
+			c, err := f.client(ctx, stdio, "netkit msg listen")
 			if err != nil {
 				return err
 			}

@@ -30,6 +30,7 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			udpCommand(stdio),
 			msgCommand(stdio),
 			keygenCommand(stdio),
+			discoverCommand(stdio),
 			versionCommand(stdio),
 		},
 	}

@@ -134,6 +134,9 @@ func serveServices(ctx context.Context, stdio IO, f *serverFlags, svcs []suite.S
 		}
 	}
 	printTable(stdio.Stdout, &g, f.json)
+	if stop := suite.Advertise(&g, env); stop != nil {
+		g.BeforeShutdown(stop)
+	}
 	if extras.side == nil {
 		return g.Run(ctx, f.grace, env.Logger)
 	}
