@@ -86,6 +86,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"echo", "serve", "--listen", "127.0.0.1:70000"}, "70000"},
 		{[]string{"hello", "--bogus"}, "bogus"},
 		{[]string{"hello", "127.0.0.1:-1", "Hello"}, "127.0.0.1:-1"},
+		{[]string{"hello", "127.0.0.1:1", "garbage"}, "garbage"},
+		{[]string{"hello", "Time", "extra"}, "Time"},
+		{[]string{"hello", "--tls"}, "--fingerprint"},
+		{[]string{"hello", "--tls", "--fingerprint", "AB:CD:EF"}, "--fingerprint"},
+		{[]string{"serve", "--tls-min", "1.1"}, "--tls-min"},
+		{[]string{"serve", "--tls-min", "1.2"}, "--tls-min needs --tls"},
+		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
+		{[]string{"serve", "--tls", "--cert", "x.pem"}, "--key"},
+		{[]string{"chat", "serve", "--admin-token", "tok"}, "--admin-token"},
 		{[]string{"hello", "serve", "--listen", "127.0.0.1"}, "127.0.0.1"},
 		{[]string{"time", "--bogus"}, "bogus"},
 		{[]string{"time", "127.0.0.1:x"}, "127.0.0.1:x"},
@@ -105,8 +114,12 @@ func TestUsageErrors(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
-			if line := oneLine(t, "stderr", r.stderr); !strings.Contains(line, tt.mention) {
+			line := oneLine(t, "stderr", r.stderr)
+			if !strings.Contains(line, tt.mention) {
 				t.Errorf("error %q does not mention %q", line, tt.mention)
+			}
+			if !strings.Contains(line, "(see 'netkit") || !strings.HasSuffix(line, " --help')") {
+				t.Errorf("error %q does not end with (see 'netkit CMD --help')", line)
 			}
 		})
 	}

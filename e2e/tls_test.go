@@ -130,7 +130,7 @@ func TestTLS(t *testing.T) {
 			{"CA file", "", []string{"--ca", srv.certFile()}, 0, nil},
 			{"CA file and localhost", "localhost:" + port, []string{"--ca", srv.certFile()}, 0, nil},
 			{"insecure", "", []string{"--insecure"}, 0, nil},
-			{"no way to trust", "", nil, 1, []string{"--ca", "--fingerprint", "--insecure"}},
+			{"no way to trust", "", nil, 2, []string{"--ca", "--fingerprint", "--insecure"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,7 +18,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, cli.ErrInterrupted) {
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "netkit") {
 			msg = "netkit: " + msg

@@ -41,17 +41,39 @@ func (f *chatServerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.nats, "nats", "", "chat: share the room with other instances through the NATS server at `URL` (nats://HOST:PORT, JetStream enabled)")
 }
 
+// token is the admin token given, by flag or environment.
+func (f *chatServerFlags) token() string {
+	if f.adminToken != "" {
+		return f.adminToken
+	}
+	return os.Getenv("NETKIT_ADMIN_TOKEN")
+}
+
+// check refuses settings that cannot work, before anything is bound.
+func (f *chatServerFlags) check() error {
+	switch token := f.token(); {
+	case token != "" && len(token) < 8:
+		if f.adminToken == "" {
+			return usagef("$NETKIT_ADMIN_TOKEN is %d characters: use at least 8", len(token))
+		}
+		return usagef("--admin-token is %d characters: use at least 8", len(token))
+	case f.rate <= 0:
+		return usagef("--chat-rate %v: want a positive number of lines a second", f.rate)
+	case f.burst <= 0:
+		return usagef("--chat-burst %d: want 1 or more", f.burst)
+	case f.history < -1:
+		return usagef("--chat-history %d: want 0 or more, or -1 for none", f.history)
+	case f.nats != "" && !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
+		return usagef("--nats %q: want a URL like nats://127.0.0.1:4222", f.nats)
+	}
+	return nil
+}
+
 func (f *chatServerFlags) apply(env *suite.Env) error {
-	token := f.adminToken
-	if token == "" {
-		token = os.Getenv("NETKIT_ADMIN_TOKEN")
+	if err := f.check(); err != nil {
+		return err
 	}
-	if token != "" && len(token) < 8 {
-		return errors.New("--admin-token: use at least 8 characters")
-	}
-	if f.rate <= 0 || f.burst <= 0 {
-		return errors.New("--chat-rate and --chat-burst must be positive")
-	}
+	token := f.token()
 	env.Chat = suite.ChatConfig{AdminToken: token, Rate: rate.Limit(f.rate), Burst: f.burst, History: f.history, NATS: f.nats}
 	return nil
 }
@@ -79,6 +101,7 @@ func chatCommand(stdio IO) *command {
 			sf.register(fs)
 			fs.BoolVar(&console, "console", true, "read admin commands from standard input")
 		},
+		check: sf.check,
 		setup: func(env *suite.Env) error { return sf.apply(env) },
 		side: func(ctx context.Context, env *suite.Env) error {
 			if !console {
@@ -117,20 +140,31 @@ Examples:
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serve},
-		run: func(ctx context.Context, args []string) error {
-			addr, err := resolveAddr(firstArg(args), def)
-			if err != nil {
-				return &UsageError{Cmd: "netkit chat", Err: err}
+		check: func(args []string) error {
+			if _, err := resolveAddr(firstArg(args), def); err != nil {
+				return usagef("%v", err)
 			}
-			if f.nick == "" {
-				f.nick = os.Getenv("USER")
-			}
-			if err := chat.CheckNick(f.nick); err != nil {
-				return &UsageError{Cmd: "netkit chat", Err: fmt.Errorf("--nick %q: %v", f.nick, strings.TrimPrefix(err.Error(), "chat: "))}
+			if err := f.check(fs); err != nil {
+				return err
 			}
 			if f.adminToken == "" {
 				f.adminToken = os.Getenv("NETKIT_ADMIN_TOKEN")
+			} else if len(f.adminToken) < 8 {
+				return usagef("--admin-token is %d characters: a server takes 8 or more", len(f.adminToken))
 			}
+			if f.nick == "" {
+				f.nick = os.Getenv("USER")
+				if f.nick == "" {
+					return usagef("--nick NAME: give your name in the room ($USER, the default, is not set)")
+				}
+			}
+			if err := chat.CheckNick(f.nick); err != nil {
+				return usagef("--nick %q: %v", f.nick, strings.TrimPrefix(err.Error(), "chat: "))
+			}
+			return nil
+		},
+		run: func(ctx context.Context, args []string) error {
+			addr, _ := resolveAddr(firstArg(args), def)
 			if !f.plain && isTerminal(stdio.Stdin) && isTerminal(stdio.Stdout) {
 				return runChatTUI(ctx, stdio, &f, addr)
 			}
@@ -152,14 +186,20 @@ func joinChat(ctx context.Context, f *chatFlags, addr string) (net.Conn, *bufio.
 	}
 	r := bufio.NewReader(conn)
 	conn.SetDeadline(time.Now().Add(f.timeout))
-	greeting, err := r.ReadString('\n')
-	if err != nil {
-		return fail(fmt.Errorf("no greeting from %s: %w", addr, err))
-	}
-	if greeting != chat.Greeting {
-		return fail(fmt.Errorf("%s is not a netkit chat server (it said %q)", addr, strings.TrimSpace(greeting)))
-	}
+	// The nickname goes out at once, before the greeting: the room reads
+	// it after greeting, and a server that is not a chat room (or a TLS
+	// one, which waits for a handshake) answers at once with something
+	// else instead of leaving both sides waiting.
 	fmt.Fprintf(conn, "%s\n", f.nick)
+	greeting, err := r.ReadString('\n')
+	switch {
+	case isTLSNotice([]byte(greeting)):
+		return fail(errPlainOnTLS(addr))
+	case err != nil && isTimeout(err):
+		return fail(fmt.Errorf("no greeting from %s within %s: is it a netkit chat server?", addr, f.timeout))
+	case err != nil || greeting != chat.Greeting:
+		return fail(errNotServer(addr, "a netkit chat server", []byte(greeting)))
+	}
 	welcome, err := r.ReadString('\n')
 	if err != nil {
 		return fail(fmt.Errorf("%s closed the connection: %w", addr, err))

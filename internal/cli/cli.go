@@ -7,7 +7,9 @@
 //	netkit SERVICE serve [--listen]   one service
 //	netkit SERVICE [HOST:PORT] ...    that service's client
 //
-// Flags may stand before or after positional arguments.
+// Flags may stand before or after positional arguments. How commands
+// report mistakes and failures, and with which exit status, is set out at
+// the top of usage.go: new commands follow it.
 package cli
 
 import (
@@ -41,6 +43,8 @@ func ExitCode(err error) int {
 		return 0
 	case errors.As(err, &ue):
 		return 2
+	case errors.Is(err, ErrInterrupted):
+		return 130
 	}
 	return 1
 }
@@ -62,12 +66,20 @@ type command struct {
 	run      func(ctx context.Context, args []string) error
 	children []*command
 	hidden   bool
+	// check, when set, validates flags and arguments before run: every
+	// mistake it finds is a usagef error (see usage.go).
+	check func(args []string) error
 }
 
 // Run runs netkit with args (without the program name).
 func Run(ctx context.Context, args []string, stdio IO) error {
 	root := rootCommand(stdio)
-	return root.exec(ctx, "netkit", args, stdio)
+	err := root.exec(ctx, "netkit", args, stdio)
+	var ue *UsageError
+	if err == nil || errors.Is(err, ErrInterrupted) || errors.As(err, &ue) {
+		return err
+	}
+	return &shownError{err}
 }
 
 func (c *command) exec(ctx context.Context, path string, args []string, stdio IO) error {
@@ -89,7 +101,7 @@ func (c *command) exec(ctx context.Context, path string, args []string, stdio IO
 		return nil
 	}
 	if err != nil {
-		return &UsageError{Cmd: path, Err: cleanFlagError(err)}
+		return &UsageError{Cmd: path, Err: cleanFlagError(c.flags, err)}
 	}
 	if c.run == nil {
 		if len(pos) > 0 {
@@ -101,7 +113,25 @@ func (c *command) exec(ctx context.Context, path string, args []string, stdio IO
 	if c.maxArgs >= 0 && len(pos) > c.maxArgs {
 		return &UsageError{Cmd: path, Err: fmt.Errorf("unexpected argument %q", pos[c.maxArgs])}
 	}
-	return c.run(ctx, pos)
+	if c.check != nil {
+		if err := c.check(pos); err != nil {
+			return usageFor(path, err)
+		}
+	}
+	err = c.run(ctx, pos)
+	if err != nil && ctx.Err() != nil && !errors.As(err, new(*UsageError)) {
+		return ErrInterrupted
+	}
+	return listenInUse(usageFor(path, err), c.flags)
+}
+
+// usageFor fills in the command path of a UsageError that has none.
+func usageFor(path string, err error) error {
+	var ue *UsageError
+	if errors.As(err, &ue) && ue.Cmd == "" {
+		ue.Cmd = path
+	}
+	return err
 }
 
 // parseInterleaved parses flags wherever they stand among the positional
@@ -125,15 +155,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// cleanFlagError rewords the flag package's errors for a person.
-func cleanFlagError(err error) error {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return fmt.Errorf("unknown flag -%s", name)
-	}
-	return errors.New(msg)
-}
-
 func (c *command) printHelp(w io.Writer, path string) {
 	fmt.Fprintf(w, "Usage: netkit %s\n", c.usage)
 	if c.summary != "" {
@@ -151,14 +172,16 @@ func (c *command) printHelp(w io.Writer, path string) {
 		}
 	}
 	var names []string
-	c.flags.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if c.flags != nil {
+		c.flags.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	}
 	if len(names) > 0 {
 		sort.Strings(names)
 		fmt.Fprintf(w, "\nFlags:\n")
 		for _, n := range names {
 			f := c.flags.Lookup(n)
 			kind, usage := flag.UnquoteUsage(f)
-			left := "--" + n
+			left := flagRef(n)
 			if kind != "" {
 				left += " " + kind
 			}

@@ -43,11 +43,14 @@ Examples:
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serviceServeCommand(stdio, "echo", serveExtras{})},
-		run: func(ctx context.Context, args []string) error {
-			addr, err := resolveAddr(firstArg(args), def)
-			if err != nil {
-				return &UsageError{Cmd: "netkit echo", Err: err}
+		check: func(args []string) error {
+			if _, err := resolveAddr(firstArg(args), def); err != nil {
+				return usagef("%v", err)
 			}
+			return f.check(fs)
+		},
+		run: func(ctx context.Context, args []string) error {
+			addr, _ := resolveAddr(firstArg(args), def)
 			return runEcho(ctx, stdio, &f, addr)
 		},
 	}
@@ -62,27 +65,9 @@ func runEcho(ctx context.Context, stdio IO, f *echoFlags, addr string) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	r := bufio.NewReader(conn)
-	conn.SetReadDeadline(time.Now().Add(f.timeout))
-	welcome, err := r.ReadString('\n')
-	if err != nil {
-		hint := ""
-		if !f.tls {
-			hint = " (if the server uses TLS, add --tls)"
-		}
-		return fmt.Errorf("no welcome line from %s within %s%s: %w", addr, f.timeout, hint, err)
-	}
-	conn.SetReadDeadline(time.Time{})
-	if msg, ok := strings.CutPrefix(welcome, "error: "); ok {
-		return fmt.Errorf("%s refused: %s", addr, strings.TrimSpace(msg))
-	}
-	if welcome != echo.Welcome {
-		// Still echo, but say what answered.
-		fmt.Fprintf(stdio.Stderr, "warning: unexpected greeting from %s: %q\n", addr, strings.TrimSpace(welcome))
-	} else if !f.quiet {
-		fmt.Fprint(stdio.Stderr, welcome)
-	}
-
+	// Standard input goes out at once, without waiting for the welcome
+	// line: a server that is not an echo server answers it (or a TLS
+	// server its first byte) with something else, named at once.
 	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(conn, stdio.Stdin)
@@ -91,9 +76,37 @@ func runEcho(ctx context.Context, stdio IO, f *echoFlags, addr string) error {
 		}
 		sent <- err
 	}()
+	r := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(f.timeout))
+	welcome, err := r.ReadString('\n')
+	switch {
+	case isTLSNotice([]byte(welcome)):
+		return errPlainOnTLS(addr)
+	case err != nil && isTimeout(err):
+		hint := ""
+		if !f.tls {
+			hint = "; if it speaks TLS, connect with --tls"
+		}
+		return fmt.Errorf("no welcome line from %s within %s: is it a netkit echo server%s?", addr, f.timeout, hint)
+	case err != nil && ctx.Err() != nil:
+		return ErrInterrupted
+	case err != nil:
+		return errNotServer(addr, "a netkit echo server", []byte(welcome))
+	}
+	conn.SetReadDeadline(time.Time{})
+	if msg, ok := strings.CutPrefix(welcome, "error: "); ok {
+		return fmt.Errorf("%s refused: %s", addr, strings.TrimSpace(msg))
+	}
+	if welcome != echo.Welcome {
+		return errNotServer(addr, "a netkit echo server", []byte(welcome))
+	}
+	if !f.quiet {
+		fmt.Fprint(stdio.Stderr, welcome)
+	}
+
 	_, err = io.Copy(stdio.Stdout, r)
 	if ctx.Err() != nil {
-		return nil
+		return ErrInterrupted
 	}
 	if err != nil {
 		return fmt.Errorf("reading from %s: %w", addr, err)

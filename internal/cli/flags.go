@@ -42,10 +42,10 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.tls, "tls", false, "serve every TCP service over TLS")
 	fs.StringVar(&f.certFile, "cert", "", "TLS certificate `FILE` (PEM); default: a self-signed one in the data directory")
 	fs.StringVar(&f.keyFile, "key", "", "TLS private key `FILE` (PEM), with --cert")
-	fs.StringVar(&f.tlsMin, "tls-min", "1.3", "oldest TLS `VERSION` accepted: 1.2 or 1.3")
+	choiceVar(fs, &f.tlsMin, "tls-min", "1.3", "with --tls: oldest TLS `VERSION` accepted: 1.2 or 1.3", "1.2", "1.3")
 	fs.StringVar(&f.dataDir, "data", "", "data `DIR` (default $XDG_DATA_HOME/netkit)")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	choiceVar(fs, &f.logFormat, "log-format", "text", "log `FORMAT`: text or json", "text", "json")
+	choiceVar(fs, &f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error", "debug", "info", "warn", "error")
 	fs.BoolVar(&f.json, "json", false, "print the address table as JSON lines")
 	fs.IntVar(&f.maxConns, "max-conns", service.DefaultMaxConns, "most connections per service (-1: no limit)")
 	fs.IntVar(&f.maxPerIP, "max-conns-per-ip", service.DefaultMaxConnsPerIP, "most connections per service from one address (-1: no limit)")
@@ -53,6 +53,38 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.writeTO, "write-timeout", service.DefaultWriteTimeout, "close connections that do not read what is sent within this long")
 	fs.IntVar(&f.maxLine, "max-line", service.DefaultMaxLineLength, "longest line accepted, in bytes")
 	fs.DurationVar(&f.grace, "grace", 5*time.Second, "time connections get to finish on shutdown")
+}
+
+// check refuses values and combinations that cannot work, before anything
+// is bound.
+func (f *serverFlags) check(fs *flag.FlagSet) error {
+	switch {
+	case !f.tls && (f.certFile != "" || f.keyFile != ""):
+		return usagef("--cert and --key need --tls")
+	case !f.tls && isSet(fs, "tls-min"):
+		return usagef("--tls-min needs --tls")
+	case (f.certFile == "") != (f.keyFile == ""):
+		return usagef("--cert and --key go together: give both, or neither for a self-signed certificate")
+	case f.maxConns == 0 || f.maxConns < -1:
+		return usagef("--max-conns %d: want 1 or more, or -1 for no limit", f.maxConns)
+	case f.maxPerIP == 0 || f.maxPerIP < -1:
+		return usagef("--max-conns-per-ip %d: want 1 or more, or -1 for no limit", f.maxPerIP)
+	case f.idle <= 0:
+		return usagef("--idle-timeout %v: want a positive duration", f.idle)
+	case f.writeTO <= 0:
+		return usagef("--write-timeout %v: want a positive duration", f.writeTO)
+	case f.maxLine <= 0:
+		return usagef("--max-line %d: want a positive number of bytes", f.maxLine)
+	case f.grace < 0:
+		return usagef("--grace %v: want 0 or more", f.grace)
+	}
+	if f.certFile != "" {
+		if err := checkReadable("cert", f.certFile); err != nil {
+			return err
+		}
+		return checkReadable("key", f.keyFile)
+	}
+	return nil
 }
 
 // env builds the suite environment these flags describe, printing the TLS
@@ -159,10 +191,37 @@ type clientFlags struct {
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.tls, "tls", false, "connect with TLS")
 	fs.StringVar(&f.ca, "ca", "", "with --tls: trust the certificates in `FILE` (PEM)")
-	fs.StringVar(&f.fingerprint, "fingerprint", "", "with --tls: trust only the certificate with this `SHA256` fingerprint")
+	fs.Var(fingerprintValue{&f.fingerprint}, "fingerprint", "with --tls: trust only the certificate with this `SHA256` fingerprint")
 	fs.BoolVar(&f.insecure, "insecure", false, "with --tls: trust any certificate (testing only)")
-	fs.StringVar(&f.tlsMin, "tls-min", "1.3", "oldest TLS `VERSION` accepted: 1.2 or 1.3")
+	choiceVar(fs, &f.tlsMin, "tls-min", "1.3", "with --tls: oldest TLS `VERSION` accepted: 1.2 or 1.3", "1.2", "1.3")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up connecting, or waiting for an answer, after this long")
+}
+
+// check refuses values and combinations that cannot work, before anything
+// is dialled.
+func (f *clientFlags) check(fs *flag.FlagSet) error {
+	trust := 0
+	for _, b := range []bool{f.ca != "", f.fingerprint != "", f.insecure} {
+		if b {
+			trust++
+		}
+	}
+	switch {
+	case !f.tls && trust > 0:
+		return usagef("--ca, --fingerprint and --insecure need --tls")
+	case !f.tls && isSet(fs, "tls-min"):
+		return usagef("--tls-min needs --tls")
+	case f.tls && trust == 0:
+		return usagef("--tls needs a way to trust the server: --ca FILE, --fingerprint SHA256 or --insecure (testing only); 'netkit serve --tls' prints the fingerprint")
+	case trust > 1:
+		return usagef("--ca, --fingerprint and --insecure are three ways to trust the server: give one")
+	case f.timeout <= 0:
+		return usagef("--timeout %v: want a positive duration", f.timeout)
+	}
+	if f.ca != "" {
+		return checkReadable("ca", f.ca)
+	}
+	return nil
 }
 
 // dial connects to addr, with TLS when asked, turning the usual failures
@@ -197,7 +256,7 @@ func (f *clientFlags) dial(ctx context.Context, addr string) (net.Conn, error) {
 		conn.Close()
 		var rhe tls.RecordHeaderError
 		if errors.As(err, &rhe) {
-			return nil, fmt.Errorf("%s does not speak TLS (it answered %q); drop --tls", addr, printable(rhe.RecordHeader[:]))
+			return nil, errTLSOnPlain(addr)
 		}
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 	}

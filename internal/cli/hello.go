@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netkit/netkit/internal/hello"
 	"github.com/netkit/netkit/internal/suite"
 )
 
@@ -31,26 +32,44 @@ Examples:
 		flags:    fs,
 		maxArgs:  2,
 		children: []*command{serviceServeCommand(stdio, "hello", serveExtras{})},
+		check: func(args []string) error {
+			if _, _, err := helloArgs(args, def); err != nil {
+				return err
+			}
+			return f.check(fs)
+		},
 		run: func(ctx context.Context, args []string) error {
-			addrArg, cmd := "", "Hello"
-			switch len(args) {
-			case 1:
-				// One argument: a command if it is one, else an address.
-				if isHelloCommand(args[0]) {
-					cmd = args[0]
-				} else {
-					addrArg = args[0]
-				}
-			case 2:
-				addrArg, cmd = args[0], args[1]
-			}
-			addr, err := resolveAddr(addrArg, def)
-			if err != nil {
-				return &UsageError{Cmd: "netkit hello", Err: err}
-			}
+			addr, cmd, _ := helloArgs(args, def)
 			return runHello(ctx, stdio, &f, addr, cmd)
 		},
 	}
+}
+
+// helloArgs reads [HOST:PORT] [COMMAND]: one argument is a command if it
+// is one, else an address.
+func helloArgs(args []string, def string) (addr, cmd string, err error) {
+	addrArg, cmd := "", "Hello"
+	switch len(args) {
+	case 1:
+		if isHelloCommand(args[0]) {
+			cmd = args[0]
+		} else {
+			addrArg = args[0]
+		}
+	case 2:
+		if isHelloCommand(args[0]) {
+			return "", "", usagef("%q is a command and stands last: netkit hello [HOST:PORT] %s", args[0], args[0])
+		}
+		addrArg, cmd = args[0], args[1]
+		if !isHelloCommand(cmd) {
+			return "", "", usagef("command %q: want Hello or Time", cmd)
+		}
+	}
+	addr, err = resolveAddr(addrArg, def)
+	if err != nil {
+		return "", "", usagef("%v", err)
+	}
+	return addr, cmd, nil
 }
 
 func isHelloCommand(s string) bool {
@@ -58,9 +77,6 @@ func isHelloCommand(s string) bool {
 }
 
 func runHello(ctx context.Context, stdio IO, f *clientFlags, addr, cmd string) error {
-	if strings.ContainsAny(cmd, "\r\n") {
-		return &UsageError{Cmd: "netkit hello", Err: fmt.Errorf("the command must be one line")}
-	}
 	conn, err := f.dial(ctx, addr)
 	if err != nil {
 		return err
@@ -72,12 +88,30 @@ func runHello(ctx context.Context, stdio IO, f *clientFlags, addr, cmd string) e
 	}
 	reply, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil && reply == "" {
-		return fmt.Errorf("no reply from %s: %w", addr, err)
+		if isTimeout(err) {
+			return fmt.Errorf("no reply from %s within %s (is it a netkit hello server?)", addr, f.timeout)
+		}
+		return errNotServer(addr, "a netkit hello server", nil)
 	}
 	reply = strings.TrimRight(reply, "\r\n")
+	if isTLSNotice([]byte(reply)) {
+		return errPlainOnTLS(addr)
+	}
 	if msg, ok := strings.CutPrefix(reply, "error: "); ok {
 		return fmt.Errorf("%s refused: %s", addr, msg)
 	}
+	if !helloReplyFits(cmd, reply) {
+		return errNotServer(addr, "a netkit hello server", []byte(reply))
+	}
 	fmt.Fprintln(stdio.Stdout, reply)
 	return nil
+}
+
+// helloReplyFits reports whether reply is the hello service's answer to cmd.
+func helloReplyFits(cmd, reply string) bool {
+	if strings.EqualFold(cmd, "time") {
+		_, err := time.Parse(time.RFC3339, reply)
+		return err == nil
+	}
+	return reply == hello.HelloReply
 }

@@ -6,7 +6,7 @@ import (
 )
 
 func rootCommand(stdio IO) *command {
-	return &command{
+	root := &command{
 		name:    "netkit",
 		usage:   "COMMAND [flags] [args]",
 		summary: "netkit: the clients and servers of a client-server networking suite, in one binary.",
@@ -34,6 +34,9 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			versionCommand(stdio),
 		},
 	}
+	root.children = append(root.children, helpCommand(stdio, root))
+	addVersionFlag(root, stdio)
+	return root
 }
 
 func versionCommand(stdio IO) *command {

@@ -24,6 +24,7 @@ type serveFlags struct {
 	only        string
 	except      string
 	randomPorts bool
+	ports       portsValue
 }
 
 func serveCommand(stdio IO) *command {
@@ -35,45 +36,111 @@ func serveCommand(stdio IO) *command {
 	f.udp.register(fs)
 	f.msg.register(fs)
 	fs.StringVar(&f.host, "host", "127.0.0.1", "`ADDRESS` every service binds to (0.0.0.0 for all interfaces)")
-	fs.StringVar(&f.only, "only", "", "start only these services (`LIST`, comma-separated)")
-	fs.StringVar(&f.except, "except", "", "start every service but these (`LIST`, comma-separated)")
+	fs.StringVar(&f.only, "only", "", "start only these services (`LIST`, comma-separated; see above)")
+	fs.StringVar(&f.except, "except", "", "start every service but these (`LIST`, comma-separated; see above)")
 	fs.BoolVar(&f.randomPorts, "random-ports", false, "bind every service to a free port instead of its default")
+	f.ports = portsValue{}
+	fs.Var(f.ports, "port", "move one service to another port: `SERVICE=PORT` (repeatable; port 0 picks a free one)")
 	return &command{
 		name:    "serve",
 		usage:   "serve [flags]",
 		summary: "start every service at once, each on its default port",
 		help: `
-Services: ` + strings.Join(suite.Names(), ", ") + `.
+Services (the names --only, --except and --port take):
+` + serviceList() + `
 Ctrl-C or SIGTERM shuts everything down cleanly.
 
 Examples:
   netkit serve
   netkit serve --only echo,hello --host 0.0.0.0
-  netkit serve --tls --except web`,
+  netkit serve --tls --except web
+  netkit serve --port udp=7840 --port chat=7810   # beside another netkit serve`,
 		flags:   fs,
 		maxArgs: 0,
+		check: func([]string) error {
+			if _, _, err := pickServices(f.only, f.except); err != nil {
+				return err
+			}
+			if net.ParseIP(f.host) == nil && f.host != "localhost" {
+				return usagef("--host %q: want an IP address", f.host)
+			}
+			if f.randomPorts && len(f.ports) > 0 {
+				return usagef("--random-ports and --port do not go together")
+			}
+			if f.udp.check != nil {
+				if err := f.udp.check(); err != nil {
+					return err
+				}
+			}
+			if err := f.chat.check(); err != nil {
+				return err
+			}
+			return f.serverFlags.check(fs)
+		},
 		run: func(ctx context.Context, _ []string) error {
 			return runServe(ctx, stdio, &f)
 		},
 	}
 }
 
+// serviceList is the suite's table for --help: every key with what it is.
+func serviceList() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, s := range suite.Services {
+		for _, p := range s.Ports {
+			what := s.Summary
+			if p.Name != "listen" {
+				what = p.Usage + " (part of " + s.Name + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s %d\t%s\n", s.Key(p), p.Proto, p.Default, what)
+		}
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// portsValue is --port SERVICE=PORT, repeatable.
+type portsValue map[string]string
+
+func (v portsValue) String() string {
+	var parts []string
+	for k, p := range v {
+		parts = append(parts, k+"="+p)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (v portsValue) Set(s string) error {
+	key, port, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want SERVICE=PORT, like udp=7840")
+	}
+	if _, _, ok := suite.LookupKey(key); !ok {
+		return fmt.Errorf("unknown service %q (services: %s)", key, strings.Join(suite.Keys(), ", "))
+	}
+	if err := checkPort(port); err != nil {
+		return err
+	}
+	v[key] = port
+	return nil
+}
+
 func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
-	names, err := pickServices(f.only, f.except)
+	svcs, want, err := pickServices(f.only, f.except)
 	if err != nil {
-		return &UsageError{Cmd: "netkit serve", Err: err}
+		return err
 	}
-	if net.ParseIP(f.host) == nil && f.host != "localhost" {
-		return &UsageError{Cmd: "netkit serve", Err: fmt.Errorf("bad --host %q: want an IP address", f.host)}
-	}
-	var svcs []suite.Service
-	for _, n := range names {
-		s, _ := suite.Lookup(n)
-		svcs = append(svcs, s)
-	}
-	return serveServices(ctx, stdio, &f.serverFlags, svcs, func(s suite.Service, port string) string {
-		if f.randomPorts {
+	err = serveServices(ctx, stdio, &f.serverFlags, svcs, func(s suite.Service, port string) string {
+		key := s.Key(portOf(s, port))
+		switch {
+		case !want[key]:
+			return ""
+		case f.randomPorts:
 			return net.JoinHostPort(f.host, "0")
+		case f.ports[key] != "":
+			return net.JoinHostPort(f.host, f.ports[key])
 		}
 		return s.DefaultAddr(f.host, port)
 	}, serveExtras{setup: func(env *suite.Env) error {
@@ -85,28 +152,86 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 		}
 		return f.udp.setup(env)
 	}})
+	var ie *suite.InUseError
+	if errors.As(err, &ie) {
+		if key := keyAt(ie.Port(), f.ports); key != "" {
+			return serveInUseError(ie, key)
+		}
+	}
+	return err
 }
 
-// pickServices applies --only and --except to the service list.
-func pickServices(only, except string) ([]string, error) {
+func portOf(s suite.Service, name string) suite.Port {
+	for _, p := range s.Ports {
+		if p.Name == name {
+			return p
+		}
+	}
+	return suite.Port{Name: name}
+}
+
+// keyAt is the key of the service netkit serve bound at port.
+func keyAt(port string, moved portsValue) string {
+	for k, p := range moved {
+		if p == port {
+			return k
+		}
+	}
+	if k := defaultOwner(port); k != "" && moved[k] == "" {
+		return k
+	}
+	return ""
+}
+
+// pickServices applies --only and --except to the suite's table: the
+// services to build, and the keys of the ports wanted.
+func pickServices(only, except string) ([]suite.Service, map[string]bool, error) {
 	if only != "" && except != "" {
-		return nil, errors.New("--only and --except do not go together")
+		return nil, nil, usagef("--only and --except do not go together")
 	}
-	all := suite.Names()
-	if only != "" {
-		return suite.ParseList(only)
+	want := map[string]bool{}
+	for _, k := range suite.Keys() {
+		want[k] = only == ""
 	}
-	skip, err := suite.ParseList(except)
+	list, flagName := only, "--only"
+	if only == "" {
+		list, flagName = except, "--except"
+	}
+	keys, err := suite.ParseKeys(list)
 	if err != nil {
-		return nil, err
+		return nil, nil, usagef("%s: %v", flagName, err)
 	}
-	return slices.DeleteFunc(all, func(n string) bool { return slices.Contains(skip, n) }), nil
+	for _, k := range keys {
+		if s, ok := suite.Lookup(k); ok {
+			// A service's name stands for all its ports.
+			for _, p := range s.Ports {
+				want[s.Key(p)] = only != ""
+			}
+		}
+		want[k] = only != ""
+	}
+	var svcs []suite.Service
+	for _, s := range suite.Services {
+		if slices.ContainsFunc(s.Ports, func(p suite.Port) bool { return want[s.Key(p)] }) {
+			svcs = append(svcs, s)
+		}
+	}
+	switch {
+	case only != "" && len(keys) == 0:
+		return nil, nil, usagef("--only %q names no service", only)
+	case len(svcs) == 0:
+		return nil, nil, usagef("--except %s leaves no service to start", except)
+	}
+	return svcs, want, nil
 }
 
 // serveExtras is what a service's serve command adds to the common ones.
 type serveExtras struct {
 	// register adds flags.
 	register func(fs *flag.FlagSet)
+	// check refuses bad values of those flags (usagef), before anything
+	// is bound.
+	check func() error
 	// setup adjusts the environment before the services are built.
 	setup func(env *suite.Env) error
 	// side runs beside the servers (the chat console); when it returns,
@@ -213,12 +338,20 @@ func serviceServeCommand(stdio IO, name string, extras serveExtras) *command {
 		help:    "Examples:\n  netkit " + name + " serve\n" + ex.String() + "  netkit " + name + " serve --listen 127.0.0.1:0 --tls",
 		flags:   fs,
 		maxArgs: 0,
-		run: func(ctx context.Context, _ []string) error {
+		check: func([]string) error {
 			for _, p := range svc.Ports {
 				if err := checkListenAddr(*addrs[p.Name]); err != nil {
-					return &UsageError{Cmd: path, Err: fmt.Errorf("--%s: %w", p.Name, err)}
+					return usagef("--%s: %v", p.Name, err)
 				}
 			}
+			if extras.check != nil {
+				if err := extras.check(); err != nil {
+					return err
+				}
+			}
+			return f.check(fs)
+		},
+		run: func(ctx context.Context, _ []string) error {
 			return serveServices(ctx, stdio, &f, []suite.Service{svc}, func(_ suite.Service, port string) string {
 				return *addrs[port]
 			}, extras)

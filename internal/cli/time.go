@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"time"
 
@@ -25,7 +26,7 @@ func timeCommand(stdio IO) *command {
 	var f timeFlags
 	fs := flag.NewFlagSet("netkit time", flag.ContinueOnError)
 	f.register(fs)
-	fs.StringVar(&f.proto, "proto", "line", "`PROTOCOL`: line (netkit's TIME), rfc868 or sntp")
+	choiceVar(fs, &f.proto, "proto", "line", "`PROTOCOL`: line (netkit's TIME), daytime (RFC 867), rfc868 or sntp", timeProtos...)
 	fs.BoolVar(&f.udp, "udp", false, "with --proto rfc868: ask over UDP instead of TCP")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
 	return &command{
@@ -34,35 +35,47 @@ func timeCommand(stdio IO) *command {
 		summary: "ask a time server for the time and estimate the local clock's offset",
 		help: `
 The default address depends on the protocol: line 127.0.0.1:7702,
-rfc868 127.0.0.1:7737, sntp 127.0.0.1:7723. The offset is how far the
-server's clock is ahead of this one, estimated from the round trip
-(RFC 868 carries whole seconds only, so its offset is within a second).
+daytime 127.0.0.1:7713, rfc868 127.0.0.1:7737, sntp 127.0.0.1:7723. The
+offset is how far the server's clock is ahead of this one, estimated from
+the round trip. RFC 867 and RFC 868 carry whole seconds only, so their
+offset is shown in seconds, within ±1 s; SNTP gives milliseconds.
 
 Examples:
   netkit time
   netkit time --proto sntp
+  netkit time --proto daytime
   netkit time 192.168.1.20 --proto rfc868 --udp --json`,
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serviceServeCommand(stdio, "time", serveExtras{})},
-		run: func(ctx context.Context, args []string) error {
-			port := map[string]string{"line": "listen", "rfc868": "rfc868", "sntp": "sntp"}[f.proto]
-			if port == "" {
-				return &UsageError{Cmd: "netkit time", Err: fmt.Errorf("--proto %q: want line, rfc868 or sntp", f.proto)}
-			}
+		check: func(args []string) error {
 			if f.udp && f.proto != "rfc868" {
-				return &UsageError{Cmd: "netkit time", Err: fmt.Errorf("--udp goes with --proto rfc868")}
+				return usagef("--udp goes with --proto rfc868")
 			}
 			if f.tls && f.proto != "line" {
-				return &UsageError{Cmd: "netkit time", Err: fmt.Errorf("--tls goes with --proto line only")}
+				return usagef("--tls goes with --proto line only (%s is plain text)", f.proto)
 			}
-			addr, err := resolveAddr(firstArg(args), suite.TimeService.DefaultAddr("127.0.0.1", port))
-			if err != nil {
-				return &UsageError{Cmd: "netkit time", Err: err}
+			if _, err := resolveAddr(firstArg(args), timeDefault(f.proto)); err != nil {
+				return usagef("%v", err)
 			}
+			return f.check(fs)
+		},
+		run: func(ctx context.Context, args []string) error {
+			addr, _ := resolveAddr(firstArg(args), timeDefault(f.proto))
 			return runTime(ctx, stdio, &f, addr)
 		},
 	}
+}
+
+var timeProtos = []string{"line", "daytime", "rfc868", "sntp"}
+
+// timeDefault is the suite's address for a time protocol.
+func timeDefault(proto string) string {
+	port := proto
+	if proto == "line" {
+		port = "listen"
+	}
+	return suite.TimeService.DefaultAddr("127.0.0.1", port)
 }
 
 // timeResult is one measurement, as --json prints it.
@@ -72,7 +85,10 @@ type timeResult struct {
 	Time     time.Time `json:"time"`
 	OffsetMS float64   `json:"offset_ms"`
 	DelayMS  float64   `json:"delay_ms"`
-	Stratum  *uint8    `json:"stratum,omitempty"`
+	// ResolutionMS is the protocol's resolution: 1000 for RFC 867 and
+	// RFC 868, whose offsets are within a second.
+	ResolutionMS float64 `json:"resolution_ms"`
+	Stratum      *uint8  `json:"stratum,omitempty"`
 }
 
 func runTime(ctx context.Context, stdio IO, f *timeFlags, addr string) error {
@@ -83,6 +99,8 @@ func runTime(ctx context.Context, stdio IO, f *timeFlags, addr string) error {
 	switch f.proto {
 	case "line":
 		res, err = timeLine(ctx, f, addr)
+	case "daytime":
+		res, err = timeDaytime(ctx, f, addr)
 	case "rfc868":
 		res, err = timeRFC868(ctx, f, addr)
 	case "sntp":
@@ -95,9 +113,20 @@ func runTime(ctx context.Context, stdio IO, f *timeFlags, addr string) error {
 	if f.json {
 		return json.NewEncoder(stdio.Stdout).Encode(res)
 	}
+	if res.ResolutionMS >= 1000 {
+		// Whole seconds: an offset in milliseconds would claim a precision
+		// the protocol does not have.
+		fmt.Fprintf(stdio.Stdout, "%s  offset %+.0f s (within ±1 s: %s has whole seconds; use --proto sntp for milliseconds)  round trip %.3f ms\n",
+			res.Time.UTC().Format("2006-01-02T15:04:05Z07:00"), math.Round(res.OffsetMS/1000), protoName(f.proto), res.DelayMS)
+		return nil
+	}
 	fmt.Fprintf(stdio.Stdout, "%s  offset %+.3f ms  round trip %.3f ms\n",
 		res.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), res.OffsetMS, res.DelayMS)
 	return nil
+}
+
+func protoName(p string) string {
+	return map[string]string{"daytime": "RFC 867", "rfc868": "RFC 868"}[p]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -128,14 +157,17 @@ func timeLine(ctx context.Context, f *timeFlags, addr string) (timeResult, error
 		return timeResult{}, fmt.Errorf("no answer from %s: %w", addr, err)
 	}
 	server, err := timeproto.ParseReply(line)
+	if err != nil && isTLSNotice(line) {
+		return timeResult{}, errPlainOnTLS(addr)
+	}
 	if err != nil {
-		return timeResult{}, fmt.Errorf("%s answered %q, not a time: %w", addr, printable(line), err)
+		return timeResult{}, errNotServer(addr, "a netkit time server", line)
 	}
 	io.WriteString(conn, "QUIT\n")
 	// The reply is truncated to milliseconds: on average the server's
 	// clock read half a millisecond more than it says.
 	res := measure(server.Add(500*time.Microsecond), t1, t4)
-	res.Time = server
+	res.Time, res.ResolutionMS = server, 1
 	return res, nil
 }
 
@@ -172,7 +204,32 @@ func timeRFC868(ctx context.Context, f *timeFlags, addr string) (timeResult, err
 	// The server truncates to whole seconds: its true time is on average
 	// half a second later than it says.
 	res := measure(server.Add(500*time.Millisecond), t1, t4)
-	res.Time = server
+	res.Time, res.ResolutionMS = server, 1000
+	return res, nil
+}
+
+// timeDaytime asks an RFC 867 daytime server: it sends one line on
+// connecting.
+func timeDaytime(ctx context.Context, f *timeFlags, addr string) (timeResult, error) {
+	d := net.Dialer{Timeout: f.timeout}
+	t1 := time.Now()
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return timeResult{}, dialError(addr, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(f.timeout))
+	line, err := bufio.NewReaderSize(io.LimitReader(conn, timeproto.MaxDaytimeLen), timeproto.MaxDaytimeLen).ReadSlice('\n')
+	t4 := time.Now()
+	if len(line) == 0 {
+		return timeResult{}, fmt.Errorf("no answer from %s: %w", addr, err)
+	}
+	server, err := timeproto.ParseDaytime(line)
+	if err != nil {
+		return timeResult{}, fmt.Errorf("%s answered %q, not an RFC 867 daytime line", addr, printable(line))
+	}
+	res := measure(server.Add(500*time.Millisecond), t1, t4)
+	res.Time, res.ResolutionMS = server, 1000
 	return res, nil
 }
 
@@ -205,6 +262,6 @@ func timeSNTP(ctx context.Context, f *timeFlags, addr string) (timeResult, error
 		}
 		offset, delay := timeproto.Offset(t1, resp.RecvTime.Time(), resp.XmitTime.Time(), t4)
 		stratum := resp.Stratum
-		return timeResult{Time: t4.Add(offset), OffsetMS: ms(offset), DelayMS: ms(delay), Stratum: &stratum}, nil
+		return timeResult{Time: t4.Add(offset), OffsetMS: ms(offset), DelayMS: ms(delay), ResolutionMS: 0.001, Stratum: &stratum}, nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/netkit/netkit/internal/suite"
@@ -41,11 +42,14 @@ Examples:
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serviceServeCommand(stdio, "web", serveExtras{})},
-		run: func(ctx context.Context, args []string) error {
-			addr, err := resolveAddr(firstArg(args), def)
-			if err != nil {
-				return &UsageError{Cmd: "netkit web", Err: err}
+		check: func(args []string) error {
+			if _, err := resolveAddr(firstArg(args), def); err != nil {
+				return usagef("%v", err)
 			}
+			return f.check(fs)
+		},
+		run: func(ctx context.Context, args []string) error {
+			addr, _ := resolveAddr(firstArg(args), def)
 			return runWeb(ctx, stdio, &f, addr)
 		},
 	}
@@ -53,8 +57,17 @@ Examples:
 
 func runWeb(ctx context.Context, stdio IO, f *webFlags, addr string) error {
 	// Dialing through clientFlags gives the same TLS trust options and
-	// error messages as every other client.
-	dial := func(ctx context.Context, _, a string) (net.Conn, error) { return f.dial(ctx, a) }
+	// error messages as every other client; what the server sent first is
+	// kept, to name a server that is not a web server.
+	var seen firstBytes
+	dial := func(ctx context.Context, _, a string) (net.Conn, error) {
+		conn, err := f.dial(ctx, a)
+		if err != nil {
+			seen.dialErr = err
+			return nil, err
+		}
+		return &recordConn{Conn: conn, seen: &seen, wrote: make(chan struct{})}, nil
+	}
 	scheme, tr := "http", &http.Transport{DialContext: dial}
 	if f.tls {
 		scheme, tr = "https", &http.Transport{DialTLSContext: dial}
@@ -67,12 +80,26 @@ func runWeb(ctx context.Context, stdio IO, f *webFlags, addr string) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("asking %s for its status: %w", addr, err)
+		first := seen.get()
+		switch {
+		case seen.dialErr != nil:
+			return seen.dialErr
+		case ctx.Err() != nil:
+			return ErrInterrupted
+		case isTLSNotice(first):
+			return errPlainOnTLS(addr)
+		case len(first) > 0 || !isTimeout(err):
+			return errNotServer(addr, "a netkit web server", first)
+		}
+		return fmt.Errorf("no answer from %s within %s: is it a netkit web server?", addr, f.timeout)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("reading status from %s: %w", addr, err)
+	}
+	if isTLSNotice(body) {
+		return errPlainOnTLS(addr)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s answered %s", addr, resp.Status)
@@ -92,4 +119,50 @@ func runWeb(ctx context.Context, stdio IO, f *webFlags, addr string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", ep.Service, ep.Proto, ep.Addr, ep.Open)
 	}
 	return tw.Flush()
+}
+
+// firstBytes keeps the first bytes a server sent.
+type firstBytes struct {
+	mu      sync.Mutex
+	b       []byte
+	dialErr error
+}
+
+func (f *firstBytes) get() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.b
+}
+
+// recordConn is a connection that keeps its first bytes read in seen. It
+// reads nothing before the request is written: a server that speaks first
+// (echo's welcome) would otherwise meet the HTTP client's idle check, which
+// logs "Unsolicited response" instead of failing the request.
+type recordConn struct {
+	net.Conn
+	seen  *firstBytes
+	wrote chan struct{} // closed by the first Write
+	once  sync.Once
+}
+
+func (c *recordConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.once.Do(func() { close(c.wrote) })
+	return n, err
+}
+
+func (c *recordConn) Close() error {
+	c.once.Do(func() { close(c.wrote) })
+	return c.Conn.Close()
+}
+
+func (c *recordConn) Read(b []byte) (int, error) {
+	<-c.wrote
+	n, err := c.Conn.Read(b)
+	c.seen.mu.Lock()
+	if room := 64 - len(c.seen.b); room > 0 {
+		c.seen.b = append(c.seen.b, b[:min(n, room)]...)
+	}
+	c.seen.mu.Unlock()
+	return n, err
 }

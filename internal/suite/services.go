@@ -79,7 +79,8 @@ type Service struct {
 	Summary string
 	Ports   []Port
 	// Build binds every port at the address addr gives for its name and
-	// adds the servers to g.
+	// adds the servers to g, named by their Key. A port for which addr
+	// returns "" is not wanted (--except daytime): Build skips it.
 	Build func(g *Group, env *Env, addr func(port string) string) error
 }
 
@@ -179,7 +180,7 @@ func ListenUDP(addr string) (net.PacketConn, error) {
 
 func listenError(proto, addr string, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("%s %s is already in use: stop what holds it or pick another address: %w", proto, addr, err)
+		return &InUseError{Proto: proto, Addr: addr, Err: err}
 	}
 	if errors.Is(err, syscall.EACCES) {
 		return fmt.Errorf("%s %s: permission denied (ports below 1024 need privileges): %w", proto, addr, err)

@@ -19,29 +19,36 @@ var TimeService = Service{
 }
 
 func buildTime(g *Group, env *Env, addr func(string) string) error {
-	l, err := ListenTCP(addr("listen"))
-	if err != nil {
-		return err
+	if a := addr("listen"); a != "" {
+		l, err := ListenTCP(a)
+		if err != nil {
+			return err
+		}
+		g.TCP("time", env.tcpProto(), env.tcpServer("time", clock.LineHandler{}), l)
 	}
-	g.TCP("time", env.tcpProto(), env.tcpServer("time", clock.LineHandler{}), l)
-
 	plain := *env
 	plain.TLS = nil
-	if l, err = ListenTCP(addr("daytime")); err != nil {
-		return err
+	if a := addr("daytime"); a != "" {
+		l, err := ListenTCP(a)
+		if err != nil {
+			return err
+		}
+		g.TCP("daytime", "tcp", plain.tcpServer("daytime", clock.DaytimeHandler{}), l)
 	}
-	g.TCP("daytime", "tcp", plain.tcpServer("daytime", clock.DaytimeHandler{}), l)
-
-	l, pc, err := ListenBoth(addr("rfc868"))
-	if err != nil {
-		return err
+	if a := addr("rfc868"); a != "" {
+		l, pc, err := ListenBoth(a)
+		if err != nil {
+			return err
+		}
+		g.TCP("rfc868", "tcp", plain.tcpServer("rfc868", clock.RFC868Handler{}), l)
+		g.UDP("rfc868", env.packetServer("rfc868", clock.RFC868Handler{}), pc)
 	}
-	g.TCP("rfc868", "tcp", plain.tcpServer("rfc868", clock.RFC868Handler{}), l)
-	g.UDP("rfc868", env.packetServer("rfc868", clock.RFC868Handler{}), pc)
-
-	if pc, err = ListenUDP(addr("sntp")); err != nil {
-		return err
+	if a := addr("sntp"); a != "" {
+		pc, err := ListenUDP(a)
+		if err != nil {
+			return err
+		}
+		g.UDP("sntp", env.packetServer("sntp", clock.SNTPHandler{}), pc)
 	}
-	g.UDP("sntp", env.packetServer("sntp", clock.SNTPHandler{}), pc)
 	return nil
 }

@@ -2,6 +2,8 @@ package timeproto
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,4 +128,49 @@ func FuzzParseReply(f *testing.F) {
 			t.Fatalf("ParseReply(FormatISO(%v) = %q) = %v, %v", t2, iso, t3, err)
 		}
 	})
+}
+
+func FuzzParseDaytime(f *testing.F) {
+	now := mustTime(f, "2026-11-21T22:04:05Z")
+	for _, seed := range []string{
+		string(AppendDaytime(nil, now)), "Sat Nov 21 22:04:05 2026\n", "2026-11-21T22:04:05Z\r\n",
+		"Sat, 21 Nov 2026 22:04:05 UTC", "", "\r\n", "Saturday, November 21, 2026",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := ParseDaytime(b)
+		if err != nil {
+			return
+		}
+		// What netkit sends for the time read parses back to that time.
+		if again, err := ParseDaytime(AppendDaytime(nil, got)); err != nil || !again.Equal(got.Truncate(time.Second)) {
+			t.Fatalf("ParseDaytime(AppendDaytime(%v)) = %v, %v", got, again, err)
+		}
+	})
+}
+
+func TestParseDaytime(t *testing.T) {
+	want := mustTime(t, "2026-11-21T22:04:05Z")
+	for _, in := range []string{
+		string(AppendDaytime(nil, want)), "Sat Nov 21 22:04:05 2026\n", "2026-11-21T22:04:05Z\r\n",
+		"Sat, 21 Nov 2026 22:04:05 UTC\r\n", "Saturday, November 21, 2026 22:04:05-UTC",
+	} {
+		got, err := ParseDaytime([]byte(in))
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseDaytime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "hello", "Saturday, November 21, 2026", strings.Repeat("x", MaxDaytimeLen+1)} {
+		if _, err := ParseDaytime([]byte(in)); !errors.Is(err, ErrDaytime) {
+			t.Errorf("ParseDaytime(%q) = %v, want ErrDaytime", in, err)
+		}
+	}
+	// Every prefix of a good line short of the seconds is refused.
+	line := AppendDaytime(nil, want)
+	for i := range len(line) - 2 {
+		if _, err := ParseDaytime(line[:i]); err == nil {
+			t.Errorf("prefix %q accepted", line[:i])
+		}
+	}
 }

@@ -99,6 +99,8 @@ var (
 	// ErrBadReply reports a time-service reply line that is not an
 	// RFC 3339 time.
 	ErrBadReply = errors.New("timeproto: malformed time reply")
+	// ErrDaytime reports a daytime line in no format ParseDaytime knows.
+	ErrDaytime = errors.New("timeproto: unrecognised daytime format")
 	// ErrOrigin reports an SNTP reply whose originate timestamp is not the
 	// request's transmit timestamp: a stale, duplicated or forged reply.
 	ErrOrigin = errors.New("timeproto: reply does not match request")

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// helpCommand is `netkit help [COMMAND...]`: the same as
+// `netkit COMMAND... --help`.
+func helpCommand(stdio IO, root *command) *command {
+	return &command{
+		name:    "help",
+		usage:   "help [COMMAND [SUBCOMMAND]]",
+		summary: "show the help of a command (the same as COMMAND --help)",
+		help:    "Examples:\n  netkit help\n  netkit help serve\n  netkit help udp send",
+		maxArgs: -1,
+		run: func(_ context.Context, args []string) error {
+			c, path := root, "netkit"
+			for _, a := range args {
+				next := c.child(a)
+				if next == nil {
+					return usagef("%s has no command %q", path, a)
+				}
+				c, path = next, path+" "+a
+			}
+			c.printHelp(stdio.Stdout, path)
+			return nil
+		},
+	}
+}
+
+func (c *command) child(name string) *command {
+	for _, ch := range c.children {
+		if ch.name == name {
+			return ch
+		}
+	}
+	return nil
+}
+
+// addVersionFlag gives the root command --version, and makes it refuse
+// an unknown command by that name.
+func addVersionFlag(root *command, stdio IO) {
+	fs := flag.NewFlagSet("netkit", flag.ContinueOnError)
+	show := fs.Bool("version", false, "print netkit's version and exit")
+	root.flags = fs
+	root.maxArgs = -1
+	root.run = func(_ context.Context, args []string) error {
+		switch {
+		case len(args) > 0:
+			return usagef("unknown command %q (commands: %s)", args[0], strings.Join(root.visibleChildren(), ", "))
+		case *show:
+			fmt.Fprintf(stdio.Stdout, "netkit %s\n", version())
+		default:
+			root.printHelp(stdio.Stdout, "netkit")
+		}
+		return nil
+	}
+}
+
+func (c *command) visibleChildren() []string {
+	var names []string
+	for _, ch := range c.children {
+		if !ch.hidden {
+			names = append(names, ch.name)
+		}
+	}
+	return names
+}
