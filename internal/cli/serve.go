@@ -147,7 +147,7 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 		if err := f.chat.apply(env); err != nil {
 			return err
 		}
-		if err := f.msg.apply(env, slices.Contains(names, "msg") && f.only != ""); err != nil {
+		if err := f.msg.apply(env, f.only != "" && want["msg"]); err != nil {
 			return err
 		}
 		return f.udp.setup(env)

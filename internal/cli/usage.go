@@ -122,7 +122,7 @@ func wantOfType(f *flag.Flag) string {
 // checks that every package under internal/ is listed.
 var packagePrefixes = []string{
 	"certs", "chat", "cli", "clock", "echo", "hello", "impair", "rudp", "wire", "secure",
-	"service", "suite", "timeproto", "udpio", "web", "tui",
+	"service", "suite", "timeproto", "udpio", "web", "tui", "envelope",
 	// Named in the plan for packages to come.
 	"scan", "target", "rps", "msg", "keygen", "discovery", "discover", "fernet",
 }
