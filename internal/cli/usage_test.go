@@ -71,7 +71,7 @@ var baseArgs = map[string][]string{
 // failures are logged, not failed. Remove an entry once it follows the
 // convention in usage.go.
 var pendingConvention = []string{
-	"netkit msg",
+	"netkit msg", "netkit discover",
 	// msg's flags on netkit serve
 	"--key-file", "--box-key", "--replay-max", "--ttl", "--udp-client-ttl",
 }
