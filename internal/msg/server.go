@@ -101,7 +101,9 @@ func (s *Server) init() {
 		if s.now == nil {
 			s.now = time.Now
 		}
-		s.replay = newReplayWindow(s.TTL+fernet.MaxSkew, s.MaxReplay)
+		// Ids sit by the time their token was made, and a token made more
+		// than the TTL ago is refused anyway: that is how long to keep them.
+		s.replay = newReplayWindow(s.TTL, s.MaxReplay)
 		s.subs.init()
 		s.Metrics.watch(s)
 	})

@@ -418,3 +418,14 @@ func (t *Tail) Lines() []string {
 
 // String returns the lines kept, indented, one a line.
 func (t *Tail) String() string { return "  " + strings.Join(t.Lines(), "\n  ") }
+
+// PprofAddr returns nkprof's pprof address, waiting at most a second for
+// it; "" for a plain netkit. Only the first call gets it.
+func (p *Process) PprofAddr() string {
+	select {
+	case a := <-p.pprof:
+		return a
+	case <-time.After(time.Second):
+		return ""
+	}
+}
