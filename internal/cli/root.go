@@ -35,6 +35,9 @@ Examples: start everything on 127.0.0.1, then talk to it:
 		},
 	}
 	root.children = append(root.children, helpCommand(stdio, root))
+	for _, c := range root.children {
+		fixStaleHelp(c)
+	}
 	addVersionFlag(root, stdio)
 	return root
 }

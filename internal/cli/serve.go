@@ -329,13 +329,22 @@ func serviceServeCommand(stdio IO, name string, extras serveExtras) *command {
 	for _, p := range svc.Ports {
 		def := svc.DefaultAddr("127.0.0.1", p.Name)
 		addrs[p.Name] = fs.String(p.Name, def, fmt.Sprintf("%s: `HOST:PORT` (%s; port 0 picks a free one)", p.Usage, p.Proto))
-		fmt.Fprintf(&ex, "  netkit %s serve --%s %s\n", name, p.Name, def)
 	}
+	// One example opens the service to the LAN, one moves every port out
+	// of the way of a running `netkit serve` (each default plus 100).
+	var beside []string
+	for _, p := range svc.Ports {
+		beside = append(beside, fmt.Sprintf("--%s 127.0.0.1:%d", p.Name, p.Default+100))
+	}
+	fmt.Fprintf(&ex, "  netkit %s serve --listen 0.0.0.0:%d   # open to the LAN\n", name, svc.Ports[0].Default)
+	fmt.Fprintf(&ex, "  netkit %s serve %s   # beside a running 'netkit serve'\n", name, strings.Join(beside, " "))
 	return &command{
 		name:    "serve",
 		usage:   name + " serve [flags]",
 		summary: "start the " + name + " server: " + svc.Summary,
-		help:    "Examples:\n  netkit " + name + " serve\n" + ex.String() + "  netkit " + name + " serve --listen 127.0.0.1:0 --tls",
+		help: "While 'netkit serve' runs, its ports are taken: stop it, leave this service out of it\n" +
+			"('netkit serve --except " + name + "'), or give this one free ports (port 0 picks one).\n\n" +
+			"Examples:\n  netkit " + name + " serve\n" + ex.String() + "  netkit " + name + " serve --listen 127.0.0.1:0 --tls",
 		flags:   fs,
 		maxArgs: 0,
 		check: func([]string) error {

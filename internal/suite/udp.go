@@ -13,9 +13,9 @@ import (
 // stores the files it receives.
 const UDPInbox = "udp-inbox"
 
-// UDPService is the reliable UDP communicator's receiver (legacy
-// stop-and-wait protocol): texts are logged, files stored in
-// <data dir>/udp-inbox.
+// UDPService is the reliable UDP communicator's receiver (the windowed
+// extended protocol, and the legacy stop-and-wait one): texts are logged,
+// files stored in <data dir>/udp-inbox.
 var UDPService = Service{
 	Name: "udp", Summary: "reliable UDP texts and files (extended windowed protocol, and legacy stop-and-wait), files stored in <data dir>/" + UDPInbox,
 	Ports: []Port{{Name: "listen", Proto: "udp", Default: 7740, Usage: "UDP address"}},
