@@ -231,12 +231,14 @@ func (c *config) udpRun(ctx context.Context, r *report) error {
 	}
 	defer nk.Stop(5 * time.Second)
 	c.udpLoad(ctx, nk.udp, c.udpSockets, time.Second)
+	cpu0, self0 := cpuOf([]int{nk.PID}), benchproc.SelfCPU()
 	res, lost, err := c.udpLoad(ctx, nk.udp, c.udpSockets, c.udpDuration)
 	if err != nil {
 		return err
 	}
+	res.ServerCPU, res.LoadCPU = cpuOf([]int{nk.PID})-cpu0, benchproc.SelfCPU()-self0
 	r.UDP, r.UDPLost, r.UDPLoad = &res, lost, benchproc.LoadAvgs()
-	fmt.Fprintf(c.stderr, "msgload: udp %.0f/s, %d lost, p99 %v\n", res.Rate, lost, res.P99)
+	fmt.Fprintf(c.stderr, "msgload: udp %.0f/s, %d lost, p99 %v (server cpu %v, generator %v)\n", res.Rate, lost, res.P99, res.ServerCPU, res.LoadCPU)
 	return nil
 }
 

@@ -25,7 +25,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -93,7 +95,29 @@ func (k *Key) cryptKey() []byte { return k[16:] }
 // Fernet encrypts with its first key and decrypts with any of them, as
 // Python's MultiFernet. It is safe for concurrent use.
 type Fernet struct {
-	keys []*Key
+	keys  []*Key
+	state []*keyState // per key, in the same order
+}
+
+// keyState is what each use of a key would otherwise rebuild: its AES
+// block (safe for concurrent use) and a pool of HMAC states.
+type keyState struct {
+	block cipher.Block
+	macs  sync.Pool
+}
+
+func newKeyState(k *Key) *keyState {
+	block, _ := aes.NewCipher(k.cryptKey())
+	ks := &keyState{block: block}
+	sign := k.signKey()
+	ks.macs.New = func() any { return hmac.New(sha256.New, sign) }
+	return ks
+}
+
+func (ks *keyState) mac() hash.Hash {
+	m := ks.macs.Get().(hash.Hash)
+	m.Reset()
+	return m
 }
 
 // New returns a Fernet for keys, the first of which encrypts.
@@ -101,7 +125,11 @@ func New(keys ...*Key) (*Fernet, error) {
 	if len(keys) == 0 {
 		return nil, ErrNoKey
 	}
-	return &Fernet{keys: keys}, nil
+	f := &Fernet{keys: keys}
+	for _, k := range keys {
+		f.state = append(f.state, newKeyState(k))
+	}
+	return f, nil
 }
 
 // Keys returns the keys, the first being the one that encrypts.
@@ -120,7 +148,7 @@ func (f *Fernet) Encrypt(msg []byte) ([]byte, error) {
 // the given 16-byte IV. Only tests and callers with their own random IV
 // should use it: an IV must never repeat under one key.
 func (f *Fernet) AppendEncrypt(dst, msg []byte, now time.Time, iv []byte) []byte {
-	k := f.keys[0]
+	ks := f.state[0]
 	padded := len(msg)/aes.BlockSize*aes.BlockSize + aes.BlockSize
 	raw := make([]byte, headerLen+padded+macLen)
 	raw[0] = Version
@@ -132,11 +160,11 @@ func (f *Fernet) AppendEncrypt(dst, msg []byte, now time.Time, iv []byte) []byte
 	for i := len(msg); i < padded; i++ {
 		body[i] = pad
 	}
-	block, _ := aes.NewCipher(k.cryptKey())
-	cipher.NewCBCEncrypter(block, iv).CryptBlocks(body, body)
-	mac := hmac.New(sha256.New, k.signKey())
+	cipher.NewCBCEncrypter(ks.block, iv).CryptBlocks(body, body)
+	mac := ks.mac()
 	mac.Write(raw[:headerLen+padded])
 	mac.Sum(raw[:headerLen+padded])
+	ks.macs.Put(mac)
 	n := len(dst)
 	dst = append(dst, make([]byte, b64.EncodedLen(len(raw)))...)
 	b64.Encode(dst[n:], raw)
@@ -157,8 +185,8 @@ func (f *Fernet) DecryptAt(token []byte, ttl time.Duration, now time.Time) ([]by
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	for _, k := range f.keys {
-		msg, err := open(raw, k)
+	for _, ks := range f.state {
+		msg, err := open(raw, ks)
 		if errors.Is(err, errMAC) {
 			continue
 		}
@@ -213,16 +241,18 @@ func Parse(token []byte) ([]byte, time.Time, error) {
 }
 
 // open checks raw's MAC under k, then decrypts and unpads it.
-func open(raw []byte, k *Key) ([]byte, error) {
+func open(raw []byte, ks *keyState) ([]byte, error) {
 	n := len(raw) - macLen
-	mac := hmac.New(sha256.New, k.signKey())
+	mac := ks.mac()
 	mac.Write(raw[:n])
-	if !hmac.Equal(mac.Sum(nil), raw[n:]) {
+	var sum [macLen]byte
+	ok := hmac.Equal(mac.Sum(sum[:0]), raw[n:])
+	ks.macs.Put(mac)
+	if !ok {
 		return nil, errMAC
 	}
 	body := make([]byte, n-headerLen)
-	block, _ := aes.NewCipher(k.cryptKey())
-	cipher.NewCBCDecrypter(block, raw[ivOffset:headerLen]).CryptBlocks(body, raw[headerLen:n])
+	cipher.NewCBCDecrypter(ks.block, raw[ivOffset:headerLen]).CryptBlocks(body, raw[headerLen:n])
 	pad := int(body[len(body)-1])
 	if pad == 0 || pad > aes.BlockSize {
 		return nil, fmt.Errorf("%w: bad padding", ErrInvalid)

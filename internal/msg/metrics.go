@@ -1,6 +1,8 @@
 package msg
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/netkit/netkit/internal/msg/envelope"
@@ -12,6 +14,19 @@ type Metrics struct {
 	messages *prometheus.CounterVec
 	refusedC *prometheus.CounterVec
 	reg      prometheus.Registerer
+	// counters caches the series by label pair, so that the path of
+	// every message does no label hashing.
+	counters sync.Map // string -> prometheus.Counter
+}
+
+func (m *Metrics) counter(vec *prometheus.CounterVec, kind, a, b string) prometheus.Counter {
+	key := kind + "\x00" + a + "\x00" + b
+	if c, ok := m.counters.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(a, b)
+	m.counters.Store(key, c)
+	return c
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -33,13 +48,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) message(transport string, t envelope.Type) {
 	if m != nil {
-		m.messages.WithLabelValues(transport, string(t)).Inc()
+		m.counter(m.messages, "m", transport, string(t)).Inc()
 	}
 }
 
 func (m *Metrics) refused(transport, reason string) {
 	if m != nil {
-		m.refusedC.WithLabelValues(transport, reason).Inc()
+		m.counter(m.refusedC, "r", transport, reason).Inc()
 	}
 }
 

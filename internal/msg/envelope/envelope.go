@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 )
@@ -127,10 +128,13 @@ func Append(dst []byte, e *Envelope) ([]byte, error) {
 // the id it refuses.
 func Parse(b []byte) (*Envelope, error) {
 	b = bytes.TrimSpace(b)
-	if !json.Valid(b) {
+	if len(b) == 0 {
 		return nil, ErrJSON
 	}
-	if len(b) == 0 || b[0] != '{' {
+	if b[0] != '{' {
+		if !json.Valid(b) {
+			return nil, ErrJSON
+		}
 		return nil, ErrNotObject
 	}
 	var raw struct {
@@ -142,6 +146,10 @@ func Parse(b []byte) (*Envelope, error) {
 		ReplyTo *string         `json:"reply_to"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, ErrJSON
+		}
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, fieldError(err))
 	}
 	e := &Envelope{Body: raw.Body}
