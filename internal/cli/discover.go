@@ -49,6 +49,15 @@ Examples:
   netkit msg --discover ping`,
 		flags:   fs,
 		maxArgs: 0,
+		check: func([]string) error {
+			if f.timeout <= 0 {
+				return usagef("--timeout %v: want a positive duration", f.timeout)
+			}
+			if f.keyFile != "" {
+				return checkReadable("key-file", f.keyFile)
+			}
+			return nil
+		},
 		run: func(ctx context.Context, _ []string) error {
 			keys, err := optionalKeys(f.keyFile)
 			if err != nil {

@@ -60,11 +60,32 @@ func (f *msgServerFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.replayMax, "replay-max", msg.DefaultReplayEntries, "msg: most message ids remembered; when full, new messages are refused until old ones expire")
 }
 
+// check refuses values that cannot work, before anything is bound.
+func (f *msgServerFlags) check() error {
+	switch {
+	case f.ttl <= 0:
+		return usagef("--ttl %v: want a positive duration", f.ttl)
+	case f.clientTTL <= 0:
+		return usagef("--udp-client-ttl %v: want a positive duration", f.clientTTL)
+	case f.replayMax <= 0:
+		return usagef("--replay-max %d: want a positive number of ids", f.replayMax)
+	}
+	if f.keyFile != "" {
+		if err := checkReadable("key-file", f.keyFile); err != nil {
+			return err
+		}
+	}
+	if f.boxKey != "" {
+		return checkReadable("box-key", f.boxKey)
+	}
+	return nil
+}
+
 // apply loads the keys into env. With required, a missing key is an
 // error; without, the msg service is left out.
 func (f *msgServerFlags) apply(env *suite.Env, required bool) error {
-	if f.ttl <= 0 || f.clientTTL <= 0 || f.replayMax <= 0 {
-		return errors.New("--ttl, --udp-client-ttl and --replay-max must be positive")
+	if err := f.check(); err != nil {
+		return err
 	}
 	cfg := suite.MsgConfig{TTL: f.ttl, UDPClientTTL: f.clientTTL, MaxReplay: f.replayMax, Required: required}
 	keys, err := msg.LoadKeys(f.keyFile, os.Getenv(msg.KeyEnv))
@@ -99,7 +120,7 @@ type msgFlags struct {
 func (f *msgFlags) register(fs *flag.FlagSet) {
 	f.clientFlags.register(fs)
 	f.keys.register(fs)
-	fs.StringVar(&f.via, "via", "http", "transport: `http`, udp or ws")
+	choiceVar(fs, &f.via, "via", "http", "transport: `http`, udp or ws", "http", "udp", "ws")
 	fs.StringVar(&f.to, "to", "", "the server's `HOST:PORT`: its web port for http and ws (default 127.0.0.1:7700), its msg port for udp (default 127.0.0.1:7742)")
 	fs.BoolVar(&f.json, "json", false, "print the whole answer envelope as JSON")
 	fs.BoolVar(&f.verbose, "v", false, "with --via http: print the request and response lines and headers, as curl -v does")
@@ -107,19 +128,51 @@ func (f *msgFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.discover, "discover", false, "find the server on the local network (mDNS): the one holding this key, or ask which when several do")
 }
 
+// check refuses flags that cannot work, before anything is dialled.
+func (f *msgFlags) check(fs *flag.FlagSet) error {
+	if err := f.clientFlags.check(fs); err != nil {
+		return err
+	}
+	switch {
+	case f.discover && f.to != "":
+		return usagef("--to and --discover do not go together")
+	case f.verbose && f.via != "http":
+		return usagef("-v traces HTTP: it goes with --via http")
+	case f.tls && f.via == "udp":
+		return usagef("--tls goes with --via http or ws: UDP tokens are already sealed")
+	case len(f.name) > envelope.MaxSender:
+		return usagef("--name: at most %d bytes", envelope.MaxSender)
+	}
+	if f.to != "" {
+		_, port, err := net.SplitHostPort(f.to)
+		switch {
+		case err != nil:
+			return usagef("--to %q: want HOST:PORT", f.to)
+		case checkPort(port) != nil || port == "0":
+			return usagef("--to %q: want a port from 1 to 65535", f.to)
+		}
+	}
+	for name, file := range map[string]string{"key-file": f.keys.keyFile, "server-key": f.keys.serverKey} {
+		if file == "" || (name == "server-key" && isKeyText(file)) {
+			continue
+		}
+		if err := checkReadable(name, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isKeyText(s string) bool {
+	_, err := envelope.DecodeKey(s)
+	return err == nil
+}
+
 // client builds the msg.Client these flags describe.
 func (f *msgFlags) client(ctx context.Context, stdio IO, cmd string) (*msg.Client, error) {
-	switch f.via {
-	case "http", "udp", "ws":
-	default:
-		return nil, &UsageError{Cmd: cmd, Err: fmt.Errorf("--via %q: want http, udp or ws", f.via)}
-	}
 	def := suite.ServicesDefault("web")
 	if f.via == "udp" {
 		def = suite.ServicesDefault("msg")
-	}
-	if f.discover && f.to != "" {
-		return nil, &UsageError{Cmd: cmd, Err: errors.New("--to and --discover do not go together")}
 	}
 	addr, err := resolveAddr(f.to, def)
 	if err != nil {
@@ -151,9 +204,6 @@ func (f *msgFlags) client(ctx context.Context, stdio IO, cmd string) (*msg.Clien
 	}
 	c := &msg.Client{Via: f.via, Addr: addr, Keys: keys, ServerKey: serverKey, Sender: senderName(f.name), Timeout: f.timeout}
 	if f.tls {
-		if f.via == "udp" {
-			return nil, &UsageError{Cmd: cmd, Err: errors.New("--tls goes with --via http or ws: UDP tokens are already sealed")}
-		}
 		minVer, err := parseTLSVersion(f.tlsMin)
 		if err != nil {
 			return nil, err
@@ -164,8 +214,6 @@ func (f *msgFlags) client(ctx context.Context, stdio IO, cmd string) (*msg.Clien
 			return nil, err
 		}
 		c.TLS = cfg
-	} else if f.ca != "" || f.fingerprint != "" || f.insecure {
-		return nil, &UsageError{Cmd: cmd, Err: errors.New("--ca, --fingerprint and --insecure need --tls")}
 	}
 	return c, nil
 }
@@ -208,20 +256,23 @@ Examples:
 		flags:    fs,
 		maxArgs:  2,
 		children: []*command{msgListenCommand(stdio), msgServeCommand(stdio)},
-		run: func(ctx context.Context, args []string) error {
+		check: func(args []string) error {
+			if err := f.check(fs); err != nil {
+				return err
+			}
 			if len(args) == 0 {
-				return &UsageError{Cmd: "netkit msg", Err: errors.New("give a message TYPE: handshake, ping, time, echo or broadcast")}
+				return usagef("give a message TYPE: handshake, ping, time, echo or broadcast")
 			}
+			if !envelope.Type(args[0]).IsRequest() {
+				return usagef("unknown message type %q: want handshake, ping, time, echo or broadcast", args[0])
+			}
+			return nil
+		},
+		run: func(ctx context.Context, args []string) error {
 			typ := envelope.Type(args[0])
-			if !typ.IsRequest() {
-				return &UsageError{Cmd: "netkit msg", Err: fmt.Errorf("unknown message type %q: want handshake, ping, time, echo or broadcast", args[0])}
-			}
 			var body json.RawMessage
 			if len(args) == 2 {
 				body = jsonOrString(args[1])
-			}
-			if f.verbose && f.via != "http" {
-				return &UsageError{Cmd: "netkit msg", Err: errors.New("-v traces HTTP: it goes with --via http")}
 			}
 			c, err := f.client(ctx, stdio, "netkit msg")
 			if err != nil {
@@ -279,7 +330,7 @@ func msgListenCommand(stdio IO) *command {
 	fs := flag.NewFlagSet("netkit msg listen", flag.ContinueOnError)
 	f.register(fs)
 	fs.Lookup("via").DefValue = "ws"
-	f.via = "ws"
+	fs.Set("via", "ws")
 	return &command{
 		name:    "listen",
 		usage:   "msg listen [--via ws|udp] [--to HOST:PORT] [flags]",
@@ -294,10 +345,13 @@ Examples:
   netkit msg listen --via udp --to 192.168.1.20:7742 --json`,
 		flags:   fs,
 		maxArgs: 0,
-		run: func(ctx context.Context, _ []string) error {
+		check: func([]string) error {
 			if f.via != "ws" && f.via != "udp" {
-				return &UsageError{Cmd: "netkit msg listen", Err: fmt.Errorf("--via %q: listening needs ws or udp", f.via)}
+				return usagef("--via %q: listening needs ws or udp", f.via)
 			}
+			return f.check(fs)
+		},
+		run: func(ctx context.Context, _ []string) error {
 			c, err := f.client(ctx, stdio, "netkit msg listen")
 			if err != nil {
 				return err
@@ -321,6 +375,7 @@ func msgServeCommand(stdio IO) *command {
 	var mf msgServerFlags
 	return serviceServeCommand(stdio, "msg", serveExtras{
 		register: mf.register,
+		check:    mf.check,
 		setup:    func(env *suite.Env) error { return mf.apply(env, true) },
 	})
 }

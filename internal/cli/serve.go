@@ -75,6 +75,9 @@ Examples:
 			if err := f.chat.check(); err != nil {
 				return err
 			}
+			if err := f.msg.check(); err != nil {
+				return err
+			}
 			return f.serverFlags.check(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {
