@@ -227,6 +227,7 @@ func TestServeAndClients(t *testing.T) {
 		want func(string) bool
 	}{
 		{"echo", []string{"echo", addrs["echo/tcp"], "-q"}, "one\ntwo\n", func(s string) bool { return s == "one\ntwo\n" }},
+		{"echo udp", []string{"echo", "--udp", addrs["echo/udp"]}, "one\ntwo\n", func(s string) bool { return s == "one\ntwo\n" }},
 		{"hello", []string{"hello", addrs["hello/tcp"]}, "", func(s string) bool { return s == "Hello from server\n" }},
 		{"hello time flag after", []string{"hello", addrs["hello/tcp"], "Time", "--timeout", "5s"}, "", func(s string) bool { return strings.HasPrefix(s, "20") }},
 		{"time line", []string{"time", addrs["time/tcp"]}, "", rfc3339ms.MatchString},

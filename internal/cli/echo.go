@@ -18,13 +18,15 @@ import (
 type echoFlags struct {
 	clientFlags
 	quiet bool
+	udp   bool
 }
 
 func echoCommand(stdio IO) *command {
 	var f echoFlags
 	fs := flag.NewFlagSet("netkit echo", flag.ContinueOnError)
 	f.register(fs)
-	fs.BoolVar(&f.quiet, "q", false, "do not print the server's welcome line")
+	fs.BoolVar(&f.quiet, "q", false, "do not print the server's welcome line (with --udp: the round trips)")
+	fs.BoolVar(&f.udp, "udp", false, "RFC 862 echo over UDP: each line one datagram, its round-trip time on standard error")
 	svc, _ := suite.Lookup("echo")
 	def := svc.DefaultAddr("127.0.0.1", "listen")
 	return &command{
@@ -36,9 +38,15 @@ The address defaults to ` + def + `. The server's welcome line goes to
 standard error; the echoed bytes go to standard output, so the output is
 exactly the input.
 
+With --udp each line of input goes out as one datagram (RFC 862), and
+each echo's round-trip time is printed to standard error, with a summary;
+a datagram not echoed within --timeout fails the command. The suite
+answers 50 datagrams a second from one address (a burst of 100).
+
 Examples:
   echo hello | netkit echo
   netkit echo 192.168.1.20:7707 < notes.txt
+  printf 'one\ntwo\n' | netkit echo --udp
   netkit echo --tls --fingerprint AB:CD:... localhost`,
 		flags:    fs,
 		maxArgs:  1,
@@ -47,10 +55,16 @@ Examples:
 			if _, err := resolveAddr(firstArg(args), def); err != nil {
 				return usagef("%v", err)
 			}
+			if f.udp && f.tls {
+				return usagef("--udp and --tls do not go together: RFC 862 over UDP is plain text")
+			}
 			return f.check(fs)
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), def)
+			if f.udp {
+				return runEchoUDP(ctx, stdio, &f, addr)
+			}
 			return runEcho(ctx, stdio, &f, addr)
 		},
 	}

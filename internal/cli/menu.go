@@ -162,10 +162,14 @@ func runMenu(ctx context.Context, stdio IO) error {
 	}
 }
 
-// menuEnd turns the end of input or Ctrl-C into a quiet exit.
+// menuEnd turns the end of input into a quiet exit, and Ctrl-C into
+// ErrInterrupted (exit status 130).
 func menuEnd(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, errQuit) || errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, errQuit):
 		return nil
+	case errors.Is(err, context.Canceled):
+		return ErrInterrupted
 	}
 	return err
 }
@@ -196,19 +200,32 @@ func menuServer(ctx context.Context, p *prompter, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	// Bind first, to come back to the menu at once, with what to do, when
+	// the port is taken (by `netkit serve`, say).
+	if pc, err := suite.ListenUDP(addr); err != nil {
+		var ie *suite.InUseError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%s is in use (is 'netkit serve' running? answer another port, such as %d, or stop it)", portWords(ie), suite.UDPService.Ports[0].Default+100)
+		}
+		return err
+	} else {
+		pc.Close()
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fmt.Fprintln(stdio.Stdout, "receiving; press Enter to stop and return to the menu")
 	served := make(chan error, 1)
 	f := &udpRecvFlags{listen: addr, dir: dir, timeout: rudp.DefaultTimeout, maxPeers: rudp.DefaultMaxPeers}
 	go func() { served <- runUDPRecv(sctx, stdio, f, rudp.DefaultMaxSize) }()
+	// The wait for Enter ends with the server, so that it takes no line
+	// meant for the menu.
 	select {
 	case err := <-served:
 		return err
 	case <-ctx.Done():
 		<-served
 		return ctx.Err()
-	case <-awaitLine(ctx, p):
+	case <-awaitLine(sctx, p):
 		cancel()
 		if err := <-served; err != nil {
 			return err
