@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -105,7 +106,6 @@ func children(pid int) []int {
 }
 
 func (c *config) httpLoad1(ctx context.Context, target, addr string, clients int, d time.Duration) result {
-	url := "http://" + addr + "/api/v1/messages"
 	var n, errs atomic.Int64
 	lat := make([][]time.Duration, clients)
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -114,23 +114,20 @@ func (c *config) httpLoad1(ctx context.Context, target, addr string, clients int
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Go(func() {
-			tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
-			hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-			defer tr.CloseIdleConnections()
+			cl := &rawClient{addr: addr}
+			defer cl.close()
 			for ctx.Err() == nil {
 				tok, id := c.freshToken(envelope.Echo, echoBody)
 				t0 := time.Now()
-				resp, err := hc.Post(url, "text/plain", bytes.NewReader(tok))
+				code, body, err := cl.post(tok)
+				el := time.Since(t0)
 				if err != nil {
 					if ctx.Err() == nil {
 						errs.Add(1)
 					}
 					continue
 				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				el := time.Since(t0)
-				if resp.StatusCode != 200 || c.openReply(body, id) != nil {
+				if code != 200 || c.openReply(body, id) != nil {
 					errs.Add(1)
 					continue
 				}
@@ -231,6 +228,9 @@ func (c *config) udpRun(ctx context.Context, r *report) error {
 	}
 	defer nk.Stop(5 * time.Second)
 	c.udpLoad(ctx, nk.udp, c.udpSockets, time.Second)
+	if c.pprofTo != "" {
+		go c.saveProfile(ctx, nk.Process)
+	}
 	cpu0, self0 := cpuOf([]int{nk.PID}), benchproc.SelfCPU()
 	res, lost, err := c.udpLoad(ctx, nk.udp, c.udpSockets, c.udpDuration)
 	if err != nil {
@@ -257,4 +257,59 @@ func (c *config) saveProfile(ctx context.Context, p *benchproc.Process) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	os.WriteFile(c.pprofTo, b, 0o644)
+}
+
+// rawClient is a lean HTTP/1.1 client for POST /api/v1/messages: one
+// keep-alive connection, the request written by hand, the response read
+// with http.ReadResponse; it redials when the server closes (gunicorn's
+// sync workers close after each response). It keeps the generator's share
+// of the CPU small, for both servers alike.
+type rawClient struct {
+	addr string
+	conn net.Conn
+	br   *bufio.Reader
+	req  []byte
+}
+
+func (c *rawClient) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+func (c *rawClient) post(tok []byte) (int, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		if c.conn == nil {
+			conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+			if err != nil {
+				return 0, nil, err
+			}
+			c.conn, c.br = conn, bufio.NewReaderSize(conn, 4096)
+		}
+		c.req = fmt.Appendf(c.req[:0], "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", c.addr, len(tok))
+		c.req = append(c.req, tok...)
+		c.conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.conn.Write(c.req)
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(c.br, nil)
+		}
+		if err != nil {
+			c.close()
+			if attempt == 0 {
+				continue // a keep-alive connection the server had closed
+			}
+			return 0, nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.Close {
+			c.close()
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return resp.StatusCode, body, nil
+	}
 }

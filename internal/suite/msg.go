@@ -92,6 +92,11 @@ func buildMsg(g *Group, env *Env, addr func(string) string) error {
 	if err != nil {
 		return err
 	}
+	// Room for bursts: a full receive buffer drops datagrams unseen.
+	if uc, ok := pc.(*net.UDPConn); ok {
+		uc.SetReadBuffer(4 << 20)
+		uc.SetWriteBuffer(4 << 20)
+	}
 	s := env.MsgServer(g)
 	// Only a holder of the key can make the server answer (nothing else
 	// is answered), so there is no per-address rate limit: it would only
