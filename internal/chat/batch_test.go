@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -64,7 +65,7 @@ func fill(t *testing.T, h *Hub, n int) []*Member {
 	var ms []*Member
 	for i := range n {
 		m := h.NewMember(netip.Addr{}, nil)
-		if err := h.Join(m, fmt.Sprintf("u%d", i)); err != nil {
+		if err := h.Join(context.Background(), m, fmt.Sprintf("u%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		ms = append(ms, m)
@@ -98,7 +99,7 @@ func TestHubBatchesBurst(t *testing.T) {
 	var burst []*Member
 	for i := range 6 {
 		m := h.NewMember(netip.Addr{}, nil)
-		if err := h.Join(m, fmt.Sprintf("b%d", i)); err != nil {
+		if err := h.Join(context.Background(), m, fmt.Sprintf("b%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		burst = append(burst, m)
@@ -132,7 +133,7 @@ func TestHubSmallRoomNotBatched(t *testing.T) {
 	var joined []*Member
 	for i := 1; i <= 8; i++ {
 		m := h.NewMember(netip.Addr{}, nil)
-		if err := h.Join(m, fmt.Sprintf("u%d", i)); err != nil {
+		if err := h.Join(context.Background(), m, fmt.Sprintf("u%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		joined = append(joined, m)
@@ -158,8 +159,8 @@ func TestHubBatchOrder(t *testing.T) {
 	ms := fill(t, h, 4)
 	watcher := ms[0]
 	a, b := h.NewMember(netip.Addr{}, nil), h.NewMember(netip.Addr{}, nil)
-	h.Join(a, "alice")
-	h.Join(b, "bob")
+	h.Join(context.Background(), a, "alice")
+	h.Join(context.Background(), b, "bob")
 	h.Say(a, "hi")
 	want := []string{"*** joined: alice, bob", "<alice> hi"}
 	if got := recv(t, watcher, 2); !slices.Equal(got, want) {
@@ -167,7 +168,7 @@ func TestHubBatchOrder(t *testing.T) {
 	}
 	// A message from someone not waiting leaves the batch waiting.
 	c := h.NewMember(netip.Addr{}, nil)
-	h.Join(c, "carol")
+	h.Join(context.Background(), c, "carol")
 	h.Say(a, "again")
 	if got := recv(t, watcher, 1); got[0] != "<alice> again" {
 		t.Errorf("got %q, want alice's message alone", got)
@@ -178,21 +179,21 @@ func TestHubBatchOrder(t *testing.T) {
 		do   func()
 		want []string
 	}{
-		{"rename", func() { h.Rename(c, "caroline") }, []string{"*** carol joined", "*** carol is now known as caroline"}},
+		{"rename", func() { h.Rename(context.Background(), c, "caroline") }, []string{"*** carol joined", "*** carol is now known as caroline"}},
 		{"private", func() {
 			d := h.NewMember(netip.Addr{}, nil)
-			h.Join(d, "dave")
+			h.Join(context.Background(), d, "dave")
 			h.Private(d, "u0", "psst")
 		}, []string{"*** dave joined", "[private] <dave> to u0: psst"}},
 		{"kick", func() {
 			e := h.NewMember(netip.Addr{}, nil)
-			h.Join(e, "erin")
+			h.Join(context.Background(), e, "erin")
 			h.Kick("admin", "erin", "no")
 		}, []string{"*** erin joined", "*** erin was kicked by admin (no)"}},
 		{"action", func() {
 			h.Leave(b, "quit")
 			f := h.NewMember(netip.Addr{}, nil)
-			h.Join(f, "frank")
+			h.Join(context.Background(), f, "frank")
 			h.Me(f, "waves")
 		}, []string{"*** bob left (quit)", "*** frank joined", "* frank waves"}},
 	}
@@ -214,9 +215,9 @@ func TestHubBatchLeaveOfPendingJoin(t *testing.T) {
 	ms := fill(t, h, 4)
 	watcher := ms[0]
 	a := h.NewMember(netip.Addr{}, nil)
-	h.Join(a, "alice")
+	h.Join(context.Background(), a, "alice")
 	c := h.NewMember(netip.Addr{}, nil)
-	h.Join(c, "carol") // carol's welcome lists alice
+	h.Join(context.Background(), c, "carol") // carol's welcome lists alice
 	h.Leave(a, "quit")
 	h.Announce("flush")
 	want := []string{"*** joined: alice, carol", "*** alice left (quit)", "*** flush"}
@@ -235,12 +236,12 @@ func TestHubBatchLeaveOfPendingJoin(t *testing.T) {
 
 	// Out and back in within one window, then out again: each in turn.
 	b := h.NewMember(netip.Addr{}, nil)
-	h.Join(b, "bob")
+	h.Join(context.Background(), b, "bob")
 	h.Leave(b, "quit")
 	b = h.NewMember(netip.Addr{}, nil)
-	h.Join(b, "bob")
+	h.Join(context.Background(), b, "bob")
 	h.Leave(b, "timeout")
-	h.Join(h.NewMember(netip.Addr{}, nil), "bob")
+	h.Join(context.Background(), h.NewMember(netip.Addr{}, nil), "bob")
 	h.Announce("flush 2")
 	want = []string{"*** bob joined", "*** bob left (quit)", "*** bob joined", "*** bob left (timeout)", "*** bob joined", "*** flush 2"}
 	if got := recv(t, watcher, len(want)); !slices.Equal(got, want) {
@@ -257,7 +258,7 @@ func TestHubBatchLeaveOfPendingJoin(t *testing.T) {
 func TestHubCloseFlushesBatch(t *testing.T) {
 	h := NewHub(HubConfig{BatchAbove: 2, BatchWindow: time.Hour, History: -1})
 	ms := fill(t, h, 4)
-	h.Join(h.NewMember(netip.Addr{}, nil), "alice")
+	h.Join(context.Background(), h.NewMember(netip.Addr{}, nil), "alice")
 	h.Close()
 	want := []string{"*** alice joined", "*** server shutting down; goodbye"}
 	if got := recv(t, ms[0], 3); !slices.Equal(got, want) {
@@ -272,14 +273,14 @@ func TestHubNamesSorted(t *testing.T) {
 	ms := map[string]*Member{}
 	for _, n := range []string{"zed", "Bob", "alice", "carol", "Dave", "eve"} {
 		m := h.NewMember(netip.Addr{}, nil)
-		if err := h.Join(m, n); err != nil {
+		if err := h.Join(context.Background(), m, n); err != nil {
 			t.Fatal(err)
 		}
 		ms[n] = m
 	}
 	h.Leave(ms["carol"], "quit")
 	h.Kick("admin", "eve", "")
-	if err := h.Rename(ms["zed"], "Adam"); err != nil {
+	if err := h.Rename(context.Background(), ms["zed"], "Adam"); err != nil {
 		t.Fatal(err)
 	}
 	want := "Adam,alice,Bob,Dave"
@@ -291,7 +292,7 @@ func TestHubNamesSorted(t *testing.T) {
 		t.Errorf("whoLocked(2) = %q, %d", names, count)
 	}
 	newcomer := h.NewMember(netip.Addr{}, nil)
-	h.Join(newcomer, "frank")
+	h.Join(context.Background(), newcomer, "frank")
 	if got := recv(t, newcomer, 1)[0]; got != "*** welcome, frank; here (5): Adam, alice, Bob, Dave, frank" {
 		t.Errorf("welcome %q", got)
 	}

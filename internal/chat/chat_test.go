@@ -162,16 +162,16 @@ func TestHubFlow(t *testing.T) {
 	h := NewHub(HubConfig{History: 2})
 	a := h.NewMember(netip.MustParseAddr("10.0.0.1"), nil)
 	b := h.NewMember(netip.MustParseAddr("10.0.0.2"), nil)
-	if err := h.Join(a, "alice"); err != nil {
+	if err := h.Join(context.Background(), a, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	h.Say(a, "one")
 	h.Say(a, "two")
 	h.Say(a, "three")
-	if err := h.Join(b, "ALICE"); !errors.Is(err, ErrNickTaken) {
+	if err := h.Join(context.Background(), b, "ALICE"); !errors.Is(err, ErrNickTaken) {
 		t.Errorf("join under a taken nick (other case) = %v, want ErrNickTaken", err)
 	}
-	if err := h.Join(b, "bob"); err != nil {
+	if err := h.Join(context.Background(), b, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	// bob sees the welcome and the last two messages only.
@@ -190,10 +190,10 @@ func TestHubFlow(t *testing.T) {
 	if err := h.Private(b, "carol", "x"); !errors.Is(err, ErrNoSuchUser) {
 		t.Errorf("private to nobody = %v", err)
 	}
-	if err := h.Rename(b, "alice"); !errors.Is(err, ErrNickTaken) {
+	if err := h.Rename(context.Background(), b, "alice"); !errors.Is(err, ErrNickTaken) {
 		t.Errorf("rename to taken = %v", err)
 	}
-	if err := h.Rename(b, "Bobby"); err != nil {
+	if err := h.Rename(context.Background(), b, "Bobby"); err != nil {
 		t.Fatal(err)
 	}
 	if got := recv(t, a, 1)[0]; got != "*** bob is now known as Bobby" {
@@ -220,8 +220,8 @@ func TestHubDropsSlowMember(t *testing.T) {
 	hung := make(chan struct{})
 	slow := h.NewMember(netip.Addr{}, func() { close(hung) })
 	fast := h.NewMember(netip.Addr{}, nil)
-	h.Join(slow, "slow")
-	h.Join(fast, "fast")
+	h.Join(context.Background(), slow, "slow")
+	h.Join(context.Background(), fast, "fast")
 	var got []string
 	for i := range 10 {
 		h.Say(fast, strings.Repeat("x", i))
@@ -250,16 +250,16 @@ func TestHubBan(t *testing.T) {
 	h := NewHub(HubConfig{})
 	ip := netip.MustParseAddr("192.0.2.7")
 	m := h.NewMember(ip, nil)
-	h.Join(m, "mallory")
+	h.Join(context.Background(), m, "mallory")
 	if _, err := h.Ban("admin", "mallory", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	again := h.NewMember(ip, nil)
-	if err := h.Join(again, "mallory2"); !errors.Is(err, ErrBanned) {
+	if err := h.Join(context.Background(), again, "mallory2"); !errors.Is(err, ErrBanned) {
 		t.Errorf("banned address joined: %v", err)
 	}
 	h.Unban(ip)
-	if err := h.Join(again, "mallory2"); err != nil {
+	if err := h.Join(context.Background(), again, "mallory2"); err != nil {
 		t.Errorf("after unban: %v", err)
 	}
 }

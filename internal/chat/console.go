@@ -28,7 +28,7 @@ var ErrConsoleQuit = errors.New("chat: admin asked to shut down")
 func (c *Console) Run(ctx context.Context) error {
 	m := c.Hub.NewMember(netip.Addr{}, nil)
 	m.Admin = true
-	if err := c.Hub.Join(m, AdminNick); err != nil {
+	if err := c.Hub.Join(ctx, m, AdminNick); err != nil {
 		return fmt.Errorf("chat: console: %w", err)
 	}
 	printed := make(chan struct{})

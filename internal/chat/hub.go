@@ -52,6 +52,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	members map[string]*Member // by folded nick
+	looks   map[string]*Member // by look key (see lookKeys)
 	names   []string           // the members' nicks, in nickOrder
 	history []*Event           // ring of the last events worth replaying
 	histCap int
@@ -116,6 +117,7 @@ func NewHub(cfg HubConfig) *Hub {
 		batchAbove:   cfg.BatchAbove,
 		batchWindow:  cfg.BatchWindow,
 		members:      make(map[string]*Member),
+		looks:        make(map[string]*Member),
 		bans:         make(map[netip.Addr]time.Time),
 		pendingNicks: make(map[string]int),
 	}

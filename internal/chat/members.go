@@ -18,8 +18,7 @@ func (h *Hub) remove(m *Member) {
 		return
 	}
 	if m.nick != "" && h.members[foldNick(m.nick)] == m {
-		delete(h.members, foldNick(m.nick))
-		h.names = deleteName(h.names, m.nick)
+		h.unindex(m)
 		if h.bus != nil {
 			h.bus.Release(m.nick)
 		}
@@ -28,17 +27,60 @@ func (h *Hub) remove(m *Member) {
 	m.q.close()
 }
 
-// Join puts m in the room under nick, sends it the welcome, the history and
-// who is here, and announces it to everyone else.
-func (h *Hub) Join(m *Member, nick string) error {
-	if err := CheckNick(nick); err != nil && !(m.Admin && strings.EqualFold(nick, AdminNick)) {
-		return err
+// index puts m in the room under nick: by its folded nick, under its look
+// keys, and in the sorted names. The caller holds h.mu.
+func (h *Hub) index(m *Member, nick string) {
+	m.nick = nick
+	h.members[foldNick(nick)] = m
+	for _, k := range lookKeys(nick) {
+		if _, ok := h.looks[k]; !ok {
+			h.looks[k] = m
+		}
 	}
+	h.names = insertName(h.names, nick)
+}
+
+// unindex takes m's nick out of the room's indexes. The caller holds h.mu.
+func (h *Hub) unindex(m *Member) {
+	delete(h.members, foldNick(m.nick))
+	for _, k := range lookKeys(m.nick) {
+		if h.looks[k] == m {
+			delete(h.looks, k)
+		}
+	}
+	h.names = deleteName(h.names, m.nick)
+}
+
+// taken returns why nick cannot be m's: someone else here has it, or one
+// that looks like it. The caller holds h.mu.
+func (h *Hub) taken(m *Member, nick string) error {
+	if other, ok := h.members[foldNick(nick)]; ok && other != m {
+		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
+	}
+	for _, k := range lookKeys(nick) {
+		if other, ok := h.looks[k]; ok && other != m {
+			return fmt.Errorf("%w: %q looks like %q, who is here", ErrNickConfusable, nick, other.nick)
+		}
+	}
+	return nil
+}
+
+// Join puts m in the room under nick, sends it the welcome, the history and
+// who is here, and announces it to everyone else. The nickname is
+// enforced as NormalizeNick says, and refused if someone has it or one
+// that looks like it. With other instances, claiming it across them waits
+// on the network, as long as ctx allows.
+func (h *Hub) Join(ctx context.Context, m *Member, nick string) error {
 	// Each instance's console is its own "admin": that name is not
 	// claimed across instances.
-	console := m.Admin && strings.EqualFold(nick, AdminNick)
+	console := m.Admin && nick == AdminNick
 	if !console {
-		if err := h.claim(nick); err != nil {
+		n, err := NormalizeNick(nick)
+		if err != nil {
+			return err
+		}
+		nick = n
+		if err := h.claim(ctx, m, nick); err != nil {
 			return err
 		}
 	}
@@ -59,14 +101,12 @@ func (h *Hub) Join(m *Member, nick string) error {
 		}
 		delete(h.bans, m.Addr)
 	}
-	if _, taken := h.members[foldNick(nick)]; taken {
-		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
+	if err := h.taken(m, nick); err != nil {
+		return err
 	}
 	release = false
 	h.announce(change{join: true, nick: nick})
-	m.nick = nick
-	h.members[foldNick(nick)] = m
-	h.names = insertName(h.names, nick)
+	h.index(m, nick)
 	users, count := h.whoLocked(welcomeNames)
 	h.send(m, h.stamp(&Event{Type: TypeWelcome, Nick: nick, Users: users, Count: count}))
 	for _, e := range h.history {
@@ -76,23 +116,24 @@ func (h *Hub) Join(m *Member, nick string) error {
 	return nil
 }
 
-// claim reserves nick across instances when there is a bus. It is called
-// without h.mu: it may wait on the network.
-func (h *Hub) claim(nick string) error {
+// claim reserves nick for m across instances when there is a bus, after
+// checking that nobody here has it. It is called without h.mu: it may wait
+// on the network, as long as ctx allows and at most claimTimeout.
+func (h *Hub) claim(ctx context.Context, m *Member, nick string) error {
 	h.mu.Lock()
 	bus := h.bus
-	_, local := h.members[foldNick(nick)]
+	err := h.taken(m, nick)
 	h.mu.Unlock()
-	if local {
-		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
+	if err != nil || bus == nil {
+		return err
 	}
-	if bus == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
 	defer cancel()
 	return bus.Claim(ctx, nick)
 }
+
+// claimTimeout bounds the wait for a claim across instances.
+const claimTimeout = 5 * time.Second
 
 // Leave takes m out of the room and tells everyone why. Leaving twice, or
 // after being kicked, does nothing.
@@ -111,35 +152,37 @@ func (h *Hub) Leave(m *Member, reason string) {
 	h.announce(change{nick: m.nick, reason: reason})
 }
 
-// Rename changes m's nickname and announces it.
-func (h *Hub) Rename(m *Member, nick string) error {
-	if err := CheckNick(nick); err != nil {
+// Rename changes m's nickname and announces it, with the checks of Join.
+func (h *Hub) Rename(ctx context.Context, m *Member, nick string) error {
+	nick, err := NormalizeNick(nick)
+	if err != nil {
 		return err
 	}
-	sameName := strings.EqualFold(nick, h.Nick(m))
+	sameName := foldNick(nick) == foldNick(h.Nick(m))
 	if !sameName {
-		if err := h.claim(nick); err != nil {
+		if err := h.claim(ctx, m, nick); err != nil {
 			return err
 		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if other, taken := h.members[foldNick(nick)]; (taken && other != m) || m.gone {
+	err = h.taken(m, nick)
+	if err == nil && m.gone {
+		err = fmt.Errorf("%w: %q", ErrNickTaken, nick)
+	}
+	if err != nil {
 		if h.bus != nil && !sameName {
 			h.bus.Release(nick)
 		}
-		return fmt.Errorf("%w: %q", ErrNickTaken, nick)
+		return err
 	}
 	old := m.nick
 	h.flushFor(old, nick)
-	delete(h.members, foldNick(old))
-	h.names = deleteName(h.names, old)
+	h.unindex(m)
 	if h.bus != nil && !sameName {
 		h.bus.Release(old)
 	}
-	m.nick = nick
-	h.members[foldNick(nick)] = m
-	h.names = insertName(h.names, nick)
+	h.index(m, nick)
 	h.broadcast(&Event{Type: TypeNick, Nick: old, NewNick: nick})
 	return nil
 }

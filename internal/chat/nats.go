@@ -87,7 +87,7 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 	defer cancel()
 	b.kv, err = js.CreateOrUpdateKeyValue(kctx, jetstream.KeyValueConfig{
 		Bucket: natsNickBucket, TTL: nickTTL, Storage: jetstream.MemoryStorage,
-		Description: "netkit chat nicknames: key hex(lower(nick)), value owner",
+		Description: "netkit chat nicknames: key hex(confusable skeleton of the folded nick), value owner",
 	})
 	if err != nil {
 		nc.Close()
@@ -149,7 +149,12 @@ func (b *NATSBus) Close() {
 	b.nc.Close()
 }
 
-func nickKey(nick string) string { return hex.EncodeToString([]byte(foldNick(nick))) }
+// nickKey is the key a nickname is claimed under: its look key with case
+// folded, so that a nickname confusable with one held on another instance
+// ("аdmin", "ΑLICE") is refused there as well. (The look key that keeps
+// case, which tells "aIice" from "alice", is checked on each instance
+// only.)
+func nickKey(nick string) string { return hex.EncodeToString([]byte(lookKeys(nick)[0])) }
 
 func (b *NATSBus) onEvent(msg *nats.Msg) {
 	e := new(Event)
@@ -191,6 +196,10 @@ func (b *NATSBus) Claim(ctx context.Context, nick string) error {
 		if _, err := b.kv.Update(ctx, key, val, cur.Revision()); err == nil {
 			return nil
 		}
+	}
+	var held nickEntry
+	if gerr == nil && json.Unmarshal(cur.Value(), &held) == nil && held.Nick != "" && foldNick(held.Nick) != foldNick(nick) {
+		return fmt.Errorf("%w: %q looks like %q, who is here (on another server)", ErrNickConfusable, nick, held.Nick)
 	}
 	return fmt.Errorf("%w: %q (on another server)", ErrNickTaken, nick)
 }
@@ -242,7 +251,7 @@ func (b *NATSBus) Holds(nick string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.presence[nickKey(nick)]
-	return ok && e.Origin != b.hub.Origin() && time.Since(e.At) < nickTTL
+	return ok && e.Origin != b.hub.Origin() && time.Since(e.At) < nickTTL && foldNick(e.Nick) == foldNick(nick)
 }
 
 func (b *NATSBus) remember(key string, e nickEntry) {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -190,10 +191,10 @@ func TestNATSLost(t *testing.T) {
 func TestClaimWithoutBus(t *testing.T) {
 	h := NewHub(HubConfig{})
 	m := h.NewMember(netip.Addr{}, nil)
-	if err := h.Join(m, "solo"); err != nil {
+	if err := h.Join(context.Background(), m, "solo"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Join(h.NewMember(netip.Addr{}, nil), "SOLO"); !errors.Is(err, ErrNickTaken) {
+	if err := h.Join(context.Background(), h.NewMember(netip.Addr{}, nil), "SOLO"); !errors.Is(err, ErrNickTaken) {
 		t.Errorf("got %v", err)
 	}
 }
@@ -215,7 +216,7 @@ func TestNATSBatch(t *testing.T) {
 	a, b := hubs[0], hubs[1]
 	ms := fill(t, a, 4)
 	bob := b.NewMember(netip.Addr{}, nil)
-	if err := b.Join(bob, "bob"); err != nil {
+	if err := b.Join(context.Background(), bob, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
@@ -232,7 +233,7 @@ func TestNATSBatch(t *testing.T) {
 	var burst []*Member
 	for i := range 6 {
 		m := a.NewMember(netip.Addr{}, nil)
-		if err := a.Join(m, fmt.Sprintf("x%d", i)); err != nil {
+		if err := a.Join(context.Background(), m, fmt.Sprintf("x%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		burst = append(burst, m)

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -181,7 +182,7 @@ func TestHubWriteRounds(t *testing.T) {
 			m := h.NewMember(netip.Addr{}, nil)
 			d := newDrainLog()
 			m.Drain(d.write, d.end)
-			if err := h.Join(m, "drained"); err != nil {
+			if err := h.Join(context.Background(), m, "drained"); err != nil {
 				t.Fatal(err)
 			}
 			// The welcome is written at once; wait for its writer to end.
@@ -251,7 +252,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	for i := range 1000 {
 		m := h.NewMember(netip.Addr{}, nil)
 		m.Drain(func([]*Event) error { return nil }, func(error) {})
-		if err := h.Join(m, fmt.Sprintf("m%d", i)); err != nil {
+		if err := h.Join(context.Background(), m, fmt.Sprintf("m%d", i)); err != nil {
 			b.Fatal(err)
 		}
 		members = append(members, m)

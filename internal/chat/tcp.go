@@ -104,7 +104,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 		c.WriteString("error: no nickname chosen within " + h.joinTimeout().String() + "; goodbye\n")
 		c.Close()
 	})
-	joined, err := h.join(c, m)
+	joined, err := h.join(ctx, c, m)
 	if !late.Stop() && err != nil {
 		err = fmt.Errorf("chat: no nickname within %v", h.joinTimeout())
 	}
@@ -124,7 +124,7 @@ func (h *Handler) ServeConn(ctx context.Context, c *service.Conn) error {
 
 // join asks for a nickname until one is accepted, and reports whether one
 // was. A client that leaves before choosing is no error.
-func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
+func (h *Handler) join(ctx context.Context, c *service.Conn, m *Member) (bool, error) {
 	for range maxNickTries {
 		line, err := c.ReadLine()
 		if errors.Is(err, io.EOF) {
@@ -135,7 +135,7 @@ func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
 		}
 		nick, err := CleanText(line)
 		if err == nil {
-			err = joinAside(h.Hub, m, nick)
+			err = joinAside(ctx, h.Hub, m, nick)
 		}
 		if err == nil {
 			return true, nil
@@ -158,9 +158,9 @@ func (h *Handler) join(c *service.Conn, m *Member) (bool, error) {
 // The reader's goroutine lives as long as the connection, and a goroutine's
 // stack keeps the size its deepest call gave it: joining, which logs,
 // would double it for good, where reading a line needs little.
-func joinAside(hub *Hub, m *Member, nick string) error {
+func joinAside(ctx context.Context, hub *Hub, m *Member, nick string) error {
 	errc := make(chan error, 1)
-	go func() { errc <- hub.Join(m, nick) }()
+	go func() { errc <- hub.Join(ctx, m, nick) }()
 	return <-errc
 }
 
@@ -283,17 +283,17 @@ func (s *session) handle(ctx context.Context, line []byte) (bool, string, error)
 	if text == "" {
 		return false, "", nil
 	}
-	quit, reason := s.h.do(s.m, text)
+	quit, reason := s.h.do(ctx, s.m, text)
 	return quit, reason, nil
 }
 
 // do carries out one line. It reports whether the client asked to quit.
-func (h *Handler) do(m *Member, text string) (bool, string) {
+func (h *Handler) do(ctx context.Context, m *Member, text string) (bool, string) {
 	cmd, err := ParseLine(text)
 	if err == nil {
 		var quit bool
 		var reason string
-		quit, reason, err = h.run(m, cmd)
+		quit, reason, err = h.run(ctx, m, cmd)
 		if quit {
 			return true, reason
 		}
@@ -304,7 +304,7 @@ func (h *Handler) do(m *Member, text string) (bool, string) {
 	return false, ""
 }
 
-func (h *Handler) run(m *Member, cmd Command) (bool, string, error) {
+func (h *Handler) run(ctx context.Context, m *Member, cmd Command) (bool, string, error) {
 	hub := h.Hub
 	switch cmd.Op {
 	case OpSay:
@@ -314,7 +314,7 @@ func (h *Handler) run(m *Member, cmd Command) (bool, string, error) {
 	case OpMsg:
 		return false, "", hub.Private(m, cmd.Target, cmd.Text)
 	case OpNick:
-		return false, "", hub.Rename(m, cmd.Target)
+		return false, "", hub.Rename(ctx, m, cmd.Target)
 	case OpWho:
 		hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
 	case OpHelp:

@@ -98,7 +98,7 @@ func (h *Handler) wsJoin(ctx context.Context, c *websocket.Conn, m *Member) bool
 		if err != nil {
 			return false
 		}
-		err = h.Hub.Join(m, msg.Nick)
+		err = h.Hub.Join(ctx, m, msg.Nick)
 		if err == nil {
 			return true
 		}

@@ -146,7 +146,7 @@ func TestWebSocketBatch(t *testing.T) {
 	var ms []*Member
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		m := hub.NewMember(netip.Addr{}, nil)
-		if err := hub.Join(m, n); err != nil {
+		if err := hub.Join(context.Background(), m, n); err != nil {
 			t.Fatal(err)
 		}
 		ms = append(ms, m)
