@@ -10,16 +10,13 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"golang.org/x/term"
 
 	"golang.org/x/time/rate"
 
 	"github.com/netkit/netkit/internal/chat"
-	"github.com/netkit/netkit/internal/chat/tui"
 	"github.com/netkit/netkit/internal/suite"
 )
 
@@ -83,6 +80,7 @@ type chatFlags struct {
 	nick       string
 	adminToken string
 	plain      bool
+	reconnect  int
 }
 
 func chatCommand(stdio IO) *command {
@@ -92,6 +90,7 @@ func chatCommand(stdio IO) *command {
 	fs.StringVar(&f.nick, "nick", "", "your `NAME` in the room (default: your login name)")
 	fs.StringVar(&f.adminToken, "admin-token", "", "become admin with this `TOKEN` after joining (default $NETKIT_ADMIN_TOKEN)")
 	fs.BoolVar(&f.plain, "plain", false, "plain line mode even on a terminal (the default when standard input is not one)")
+	fs.IntVar(&f.reconnect, "reconnect", 8, "full-screen client: when the connection drops, try this many times, waiting 0.5 s, 1 s, 2 s... up to 8 s between, then exit 1 (0: never)")
 	def := suite.ChatService.DefaultAddr("127.0.0.1", "listen")
 
 	var sf chatServerFlags
@@ -128,7 +127,9 @@ Examples:
 		summary: "join a chat room: type to talk, /help for commands",
 		help: `
 The address defaults to ` + def + `. On a terminal this is a full-screen
-client (history, input line, who-list; Esc quits). Otherwise, or with
+client (history, input line, who-list; Esc quits): long lines wrap, and
+when the connection drops it joins again with the same nick (--reconnect
+tries, then exit status 1). Otherwise, or with
 --plain, lines from standard input are sent as messages and what the room
 says is printed, so it can be scripted. Commands: /who, /me ACTION,
 /msg NICK TEXT, /nick NEW, /quit, /help.
@@ -146,6 +147,9 @@ Examples:
 			}
 			if err := f.check(fs); err != nil {
 				return err
+			}
+			if f.reconnect < 0 {
+				return usagef("--reconnect %d: want 0 or more tries", f.reconnect)
 			}
 			if f.adminToken == "" {
 				f.adminToken = os.Getenv("NETKIT_ADMIN_TOKEN")
@@ -240,45 +244,6 @@ func runChatLines(ctx context.Context, stdio IO, f *chatFlags, addr string) erro
 		return fmt.Errorf("connection to %s: %w", addr, err)
 	}
 	return nil
-}
-
-// runChatTUI is the full-screen client, for a terminal.
-func runChatTUI(ctx context.Context, stdio IO, f *chatFlags, addr string) error {
-	conn, r, welcome, err := joinChat(ctx, f, addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	var wmu sync.Mutex
-	send := func(line string) {
-		wmu.Lock()
-		defer wmu.Unlock()
-		conn.SetWriteDeadline(time.Now().Add(f.timeout))
-		io.WriteString(conn, line+"\n")
-	}
-	model := tui.New(f.nick, addr, send)
-	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithInput(stdio.Stdin), tea.WithOutput(stdio.Stdout))
-	go func() {
-		p.Send(tui.LineMsg(welcome))
-		for {
-			line, err := r.ReadString('\n')
-			if line != "" {
-				p.Send(tui.LineMsg(strings.TrimRight(line, "\r\n")))
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-					err = nil
-				}
-				p.Send(tui.ClosedMsg{Err: err})
-				return
-			}
-		}
-	}()
-	_, err = p.Run()
-	if errors.Is(err, tea.ErrProgramKilled) || ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
 
 // isTerminal reports whether v (standard input or output) is a terminal.

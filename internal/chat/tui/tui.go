@@ -1,12 +1,15 @@
 // Package tui is the full-screen terminal client of netkit's chat: a
 // scrolling history, an input line and the who-list, built with bubbletea.
-// It speaks the same line protocol as nc; the connection is the caller's.
+// It speaks the same line protocol as nc; the connection is the caller's,
+// which tells the model when it drops (DisconnectedMsg), comes back
+// (ConnectedMsg) or is given up (GaveUpMsg). Long lines wrap.
 package tui
 
 import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
@@ -25,8 +28,26 @@ const (
 // LineMsg is a line the server sent.
 type LineMsg string
 
-// ClosedMsg says the connection ended, and why.
+// ClosedMsg says the connection ended, and why, for good: the model waits
+// for a key and quits.
 type ClosedMsg struct{ Err error }
+
+// DisconnectedMsg says the connection dropped and the caller tries again,
+// attempt Attempt of Of, in Wait.
+type DisconnectedMsg struct {
+	Err         error
+	Attempt, Of int
+	Wait        time.Duration
+}
+
+// ConnectedMsg says the caller joined again, as Nick, with the server's
+// welcome line.
+type ConnectedMsg struct {
+	Nick, Welcome string
+}
+
+// GaveUpMsg says the caller stopped trying: the model shows why and quits.
+type GaveUpMsg struct{ Err error }
 
 var (
 	eventStyle   = lipgloss.NewStyle().Faint(true)
@@ -51,6 +72,8 @@ type Model struct {
 	height int
 	closed error
 	ended  bool
+	// down is set while the connection is being reestablished.
+	down bool
 	// asked is set once the model has asked for the whole who-list, the
 	// welcome naming only the first of a large room; hide hides the
 	// answer, which fills the who-list rather than the history.
@@ -63,7 +86,9 @@ func New(nick, addr string, send func(string)) *Model {
 	in.Placeholder = "type a message, /help for commands"
 	in.CharLimit = chat.MaxTextLen
 	in.Focus()
-	m := &Model{send: send, nick: nick, addr: addr, vp: viewport.New(), input: in, width: 80, height: 24}
+	vp := viewport.New()
+	vp.SoftWrap = true // a long line wraps rather than running off the edge
+	m := &Model{send: send, nick: nick, addr: addr, vp: vp, input: in, width: 80, height: 24}
 	m.layout()
 	return m
 }
@@ -90,6 +115,28 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.addLine(text)
 		return m, nil
+	case DisconnectedMsg:
+		m.down = true
+		why := "connection lost"
+		if msg.Err != nil {
+			why += ": " + msg.Err.Error()
+		}
+		m.addLine("*** " + why + "; reconnecting in " + msg.Wait.String() + " (" + strconv.Itoa(msg.Attempt) + " of " + strconv.Itoa(msg.Of) + ")")
+		return m, nil
+	case ConnectedMsg:
+		m.down = false
+		if msg.Nick != m.nick {
+			m.addLine("*** " + m.nick + " is taken; you are " + msg.Nick + " now")
+			m.nick = msg.Nick
+		}
+		m.addLine("*** reconnected")
+		m.asked = false
+		m.addLine(msg.Welcome)
+		return m, nil
+	case GaveUpMsg:
+		m.ended, m.closed = true, msg.Err
+		m.addLine("*** gave up: " + msg.Err.Error())
+		return m, tea.Quit
 	case tea.KeyPressMsg:
 		if m.ended {
 			return m, tea.Quit
@@ -100,10 +147,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case "enter":
 			text := strings.TrimSpace(m.input.Value())
-			m.input.SetValue("")
 			if text == "" {
 				return m, nil
 			}
+			if m.down && !strings.EqualFold(text, "/quit") {
+				// Kept in the input, to send once connected again.
+				m.addLine("*** not connected: not sent; Enter again once reconnected")
+				return m, nil
+			}
+			m.input.SetValue("")
 			m.send(text)
 			if strings.EqualFold(text, "/quit") || strings.HasPrefix(strings.ToLower(text), "/quit ") {
 				return m, tea.Quit
@@ -218,8 +270,11 @@ func (m *Model) View() tea.View {
 	}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, m.vp.View(), sideStyle.Height(m.vp.Height()).Render(side.String()))
 	status := " netkit chat · " + m.nick + " @ " + m.addr + " · " + strconv.Itoa(len(m.who)) + " here · PgUp/PgDn scroll · Esc quits"
-	if m.ended {
+	switch {
+	case m.ended:
 		status = " disconnected · press any key"
+	case m.down:
+		status = " reconnecting to " + m.addr + " · Esc quits"
 	}
 	if len(status) < m.width {
 		status += strings.Repeat(" ", m.width-len(status))

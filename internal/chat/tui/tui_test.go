@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -156,5 +157,50 @@ func TestModelBigRoom(t *testing.T) {
 	m.Update(LineMsg("*** welcome, alice; here (5): alice, bob and 3 more"))
 	if len(sent) != 1 || len(m.lines) != 3 {
 		t.Errorf("sent %q, history %q: asked again, or hid a /who the user typed", sent, m.lines)
+	}
+}
+
+// TestModelWraps checks that a line longer than the history is wide wraps:
+// its end shows (issue 13, item 12).
+func TestModelWraps(t *testing.T) {
+	m := New("a", "x", func(string) {})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(LineMsg("<b> START" + strings.Repeat("M", 120) + "END"))
+	view := m.View().Content
+	if !strings.Contains(view, "END") || !strings.Contains(view, "START") {
+		t.Errorf("a long line is cut off:\n%s", view)
+	}
+}
+
+// TestModelReconnects follows a dropped connection: the history says so,
+// typing is kept while down, the welcome comes back, and a change of nick
+// is shown; giving up quits.
+func TestModelReconnects(t *testing.T) {
+	var sent []string
+	m := New("alice", "x", func(s string) { sent = append(sent, s) })
+	m.Update(LineMsg("*** welcome, alice; here (2): alice, bob"))
+	m.Update(DisconnectedMsg{Err: errors.New("EOF"), Attempt: 1, Of: 3, Wait: 500 * time.Millisecond})
+	if v := m.View().Content; !strings.Contains(v, "connection lost: EOF; reconnecting in 500ms (1 of 3)") || !strings.Contains(v, "reconnecting to x") {
+		t.Errorf("drop not shown:\n%s", v)
+	}
+	typeText(m, "still there?")
+	press(m, "enter")
+	if len(sent) != 0 || m.input.Value() != "still there?" {
+		t.Errorf("while down: sent %q, input %q; want nothing sent and the text kept", sent, m.input.Value())
+	}
+	m.Update(ConnectedMsg{Nick: "alice", Welcome: "*** welcome, alice; here (1): alice"})
+	press(m, "enter")
+	if !slices.Equal(sent, []string{"still there?"}) {
+		t.Errorf("after reconnecting: sent %q", sent)
+	}
+	if got := strings.Join(m.who, ","); got != "alice" {
+		t.Errorf("who = %q after the new welcome", got)
+	}
+	m.Update(ConnectedMsg{Nick: "alice_", Welcome: "*** welcome, alice_; here (2): alice, alice_"})
+	if m.nick != "alice_" || !strings.Contains(m.View().Content, "alice is taken; you are alice_ now") {
+		t.Errorf("nick %q; view:\n%s", m.nick, m.View().Content)
+	}
+	if _, cmd := m.Update(GaveUpMsg{Err: errors.New("no answer after 3 tries")}); cmd == nil {
+		t.Error("giving up did not quit")
 	}
 }
