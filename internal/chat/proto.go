@@ -44,27 +44,69 @@ var (
 
 // CleanText checks that line is UTF-8, strips control characters (a tab
 // becomes a space) and surrounding space, and bounds the length.
+//
+// Invisible format characters (Unicode category Cf) are stripped too, as
+// are the line and paragraph separators: the bidirectional overrides and
+// isolates (U+202A-202E, U+2066-2069) that show text reversed, the marks
+// U+200E and U+200F, zero-width spaces, the byte order mark, soft hyphens.
+// Kept, because real text needs them: U+200D (zero width joiner) between
+// two visible characters, as in emoji sequences (👩‍💻) and Indic
+// scripts; U+200C (zero width non-joiner) between two letters, as in
+// Persian; and the tag characters U+E0020-E007F right after a black flag
+// U+1F3F4 or another tag, as in the flags of England or Scotland.
 func CleanText(line []byte) (string, error) {
 	if !utf8.Valid(line) {
 		return "", ErrInvalidUTF8
 	}
 	var b strings.Builder
 	b.Grow(len(line))
-	for _, r := range string(line) {
+	var prev rune = -1 // the last rune kept
+	s := string(line)
+	for i, r := range s {
 		switch {
 		case r == '\t':
 			b.WriteByte(' ')
-		case unicode.IsControl(r), r == '\u2028', r == '\u2029', r == '\ufeff':
-			// Dropped: terminal escapes, bidi tricks on newlines, BOMs.
-		default:
-			b.WriteRune(r)
+			prev = ' '
+			continue
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			// Dropped: terminal escapes, bidi tricks on newlines.
+			continue
+		case unicode.Is(unicode.Cf, r):
+			next, size := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+			if size == 0 {
+				next = -1
+			}
+			if !keepFormat(prev, r, next) {
+				continue
+			}
 		}
+		b.WriteRune(r)
+		prev = r
 	}
-	s := strings.TrimSpace(b.String())
-	if len(s) > MaxTextLen {
+	out := strings.TrimSpace(b.String())
+	if len(out) > MaxTextLen {
 		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
 	}
-	return s, nil
+	return out, nil
+}
+
+// keepFormat reports whether the format character r, between the rune
+// kept before it (-1 at the start) and the one after it, is one that real
+// text needs there (see CleanText).
+func keepFormat(prev, r, next rune) bool {
+	visible := func(c rune) bool {
+		return c > ' ' && !unicode.IsSpace(c) && !unicode.IsControl(c) && !unicode.Is(unicode.Cf, c)
+	}
+	letter := func(c rune) bool { return unicode.IsLetter(c) || unicode.IsMark(c) }
+	switch {
+	case r == '\u200d':
+		return prev >= 0 && visible(prev) && visible(next)
+	case r == '\u200c':
+		return prev >= 0 && letter(prev) && letter(next)
+	case r >= 0xE0020 && r <= 0xE007F:
+		return prev == 0x1F3F4 || (prev >= 0xE0020 && prev <= 0xE007E)
+	}
+	return false
 }
 
 // Op is what a line asks for.
