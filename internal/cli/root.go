@@ -31,6 +31,7 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			msgCommand(stdio),
 			keygenCommand(stdio),
 			discoverCommand(stdio),
+			scanCommand(stdio),
 			versionCommand(stdio),
 		},
 	}

@@ -1,0 +1,336 @@
+package scan
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is a finished (or interrupted) scan, as the writers below print
+// it: every result, the summary, and what was asked.
+type Report struct {
+	Args    string // the command line, for the formats that record it
+	Version string // netkit's version
+	Start   time.Time
+	Ports   []Port // the ports asked for
+	Results []Result
+	Stats   Stats
+	// Verbose lists every port; otherwise the commonest uninteresting
+	// state of a host is summarised, as nmap does.
+	Verbose bool
+	// OnlyOpen keeps only open ports (--open).
+	OnlyOpen bool
+	// Interrupted is set when the scan was stopped before the end.
+	Interrupted bool
+}
+
+// hostReport is one host's results, sorted by protocol and port.
+type hostReport struct {
+	HostStats
+	results []Result
+	ignored State // state summarised, not listed; 0 for none
+	ignN    int
+	ignWhy  map[Reason]int
+}
+
+// minIgnored is how many ports of one state a host must have before they
+// are summarised rather than listed (nmap's rule of thumb).
+const minIgnored = 26
+
+func (r *Report) hosts() []hostReport {
+	by := map[netip.Addr][]Result{}
+	for _, x := range r.Results {
+		by[x.Addr] = append(by[x.Addr], x)
+	}
+	var out []hostReport
+	for _, h := range r.Stats.Hosts {
+		hr := hostReport{HostStats: h, results: by[h.Addr]}
+		slices.SortFunc(hr.results, func(a, b Result) int {
+			return cmp.Or(cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port))
+		})
+		counts := map[State]int{}
+		for _, x := range hr.results {
+			counts[x.State]++
+		}
+		if !r.Verbose {
+			for _, st := range []State{Closed, Filtered, OpenFiltered} {
+				if counts[st] >= minIgnored && counts[st] > hr.ignN {
+					hr.ignored, hr.ignN = st, counts[st]
+				}
+			}
+		}
+		if hr.ignored != 0 {
+			hr.ignWhy = map[Reason]int{}
+			for _, x := range hr.results {
+				if x.State == hr.ignored {
+					hr.ignWhy[x.Reason]++
+				}
+			}
+		}
+		out = append(out, hr)
+	}
+	return out
+}
+
+func (hr *hostReport) shown(onlyOpen bool) []Result {
+	var out []Result
+	for _, x := range hr.results {
+		if onlyOpen && x.State != Open {
+			continue
+		}
+		if x.State == hr.ignored {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func reasonsText(m map[Reason]int) string {
+	var parts []string
+	for why, n := range m {
+		parts = append(parts, fmt.Sprintf("%d %s", n, why))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
+
+// WriteTable prints the report for a person: per host, a table of the
+// ports worth seeing, then the summary line.
+func (r *Report) WriteTable(w io.Writer) error {
+	ew := &errWriter{w: w}
+	for _, hr := range r.hosts() {
+		if !hr.Up {
+			if r.Verbose {
+				ew.printf("%s is down (%s)\n\n", hostLabel(hr.Target), hr.Reason)
+			}
+			continue
+		}
+		ew.printf("netkit scan report for %s\n", hostLabel(hr.Target))
+		if hr.Latency > 0 {
+			ew.printf("Host is up (%s latency).\n", fmtSeconds(hr.Latency))
+		} else {
+			ew.printf("Host is up.\n")
+		}
+		if hr.AcceptAll {
+			ew.printf("Warning: %d of %d ports answered open: a firewall or proxy is probably accepting every connection, so these open ports say little.\n", hr.States[Open], len(hr.results))
+		}
+		if hr.ignored != 0 {
+			ew.printf("Not shown: %d %s %s ports (%s)\n", hr.ignN, hr.ignored, protoWord(hr.results), reasonsText(hr.ignWhy))
+		}
+		shown := hr.shown(r.OnlyOpen)
+		if len(shown) == 0 {
+			if len(hr.results) > 0 && hr.ignN == len(hr.results) {
+				ew.printf("All %d scanned ports are %s.\n", hr.ignN, hr.ignored)
+			}
+			ew.printf("\n")
+			continue
+		}
+		rows := [][]string{{"PORT", "STATE", "SERVICE", "REASON"}}
+		banner := false
+		for _, x := range shown {
+			if x.Banner != "" {
+				banner = true
+			}
+		}
+		if banner {
+			rows[0] = append(rows[0], "BANNER")
+		}
+		for _, x := range shown {
+			row := []string{fmt.Sprintf("%d/%s", x.Port, x.Proto), x.State.String(), cmp.Or(ServiceName(Port{x.Port, x.Proto}), "unknown"), x.Reason.String()}
+			if banner {
+				row = append(row, x.Banner)
+			}
+			rows = append(rows, row)
+		}
+		writeColumns(ew, rows)
+		ew.printf("\n")
+	}
+	ew.printf("%s\n", r.SummaryLine())
+	return ew.err
+}
+
+func protoWord(rs []Result) string {
+	tcp, udp := false, false
+	for _, x := range rs {
+		if x.Proto == UDP {
+			udp = true
+		} else {
+			tcp = true
+		}
+	}
+	switch {
+	case tcp && udp:
+		return "tcp/udp"
+	case udp:
+		return "udp"
+	}
+	return "tcp"
+}
+
+func writeColumns(ew *errWriter, rows [][]string) {
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	for _, row := range rows {
+		var sb strings.Builder
+		for i, c := range row {
+			if i == len(row)-1 {
+				sb.WriteString(c)
+				break
+			}
+			fmt.Fprintf(&sb, "%-*s ", widths[i], c)
+		}
+		ew.printf("%s\n", strings.TrimRight(sb.String(), " "))
+	}
+}
+
+func hostLabel(t Target) string {
+	if t.Name != "" {
+		return fmt.Sprintf("%s (%s)", t.Name, t.Addr)
+	}
+	return t.Addr.String()
+}
+
+func fmtSeconds(d time.Duration) string {
+	return fmt.Sprintf("%.5fs", d.Seconds())
+}
+
+// Counts returns how many results are in each state.
+func (r *Report) Counts() map[State]int {
+	m := map[State]int{}
+	for _, x := range r.Results {
+		m[x.State]++
+	}
+	return m
+}
+
+// SummaryLine is the one line that ends every report.
+func (r *Report) SummaryLine() string {
+	up := 0
+	for _, h := range r.Stats.Hosts {
+		if h.Up {
+			up++
+		}
+	}
+	c := r.Counts()
+	secs := r.Stats.Elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(len(r.Results)) / secs
+	}
+	prefix := "Done"
+	if r.Interrupted {
+		prefix = "Interrupted"
+	}
+	s := fmt.Sprintf("%s: %d of %d hosts up; %d ports: %d open, %d closed, %d filtered",
+		prefix, up, len(r.Stats.Hosts), len(r.Results), c[Open], c[Closed], c[Filtered])
+	if c[OpenFiltered] > 0 {
+		s += fmt.Sprintf(", %d open|filtered", c[OpenFiltered])
+	}
+	s += fmt.Sprintf("; %d probes, %d retries", r.Stats.Probes, r.Stats.Retries)
+	if r.Stats.LocalWait > 0 {
+		s += fmt.Sprintf(", %d waits for local resources", r.Stats.LocalWait)
+	}
+	s += fmt.Sprintf("; %.2fs, %.0f ports/s", secs, rate)
+	return s
+}
+
+// JSONResult is one line of --json output for a port.
+type JSONResult struct {
+	Host    string  `json:"host"`
+	Addr    string  `json:"addr"`
+	Port    uint16  `json:"port"`
+	Proto   string  `json:"proto"`
+	State   string  `json:"state"`
+	Service string  `json:"service"`
+	RTTms   float64 `json:"rtt_ms"`
+	Reason  string  `json:"reason"`
+	Banner  string  `json:"banner"`
+}
+
+// JSONHost is the --json summary line of one host.
+type JSONHost struct {
+	Type      string         `json:"type"` // "host"
+	Host      string         `json:"host"`
+	Addr      string         `json:"addr"`
+	Up        bool           `json:"up"`
+	Reason    string         `json:"reason"`
+	LatencyMs float64        `json:"latency_ms"`
+	Ports     map[string]int `json:"ports"`
+	AcceptAll bool           `json:"accept_all"`
+}
+
+// JSONSummary is the last --json line.
+type JSONSummary struct {
+	Type        string         `json:"type"` // "summary"
+	HostsUp     int            `json:"hosts_up"`
+	Hosts       int            `json:"hosts"`
+	Ports       map[string]int `json:"ports"`
+	Probes      int            `json:"probes"`
+	Retries     int            `json:"retries"`
+	LocalWaits  int            `json:"local_waits"`
+	ElapsedS    float64        `json:"elapsed_s"`
+	PortsPerSec float64        `json:"ports_per_s"`
+	Interrupted bool           `json:"interrupted"`
+}
+
+// ResultJSON converts a result to its --json line.
+func ResultJSON(x Result) JSONResult {
+	return JSONResult{
+		Host: x.Host, Addr: x.Addr.String(), Port: x.Port, Proto: x.Proto.String(),
+		State: x.State.String(), Service: ServiceName(Port{x.Port, x.Proto}),
+		RTTms: float64(x.RTT.Microseconds()) / 1000, Reason: x.Reason.String(), Banner: x.Banner,
+	}
+}
+
+// WriteJSONTail writes the per-host summaries and the final summary as
+// JSON lines (the per-port lines are written as results arrive).
+func (r *Report) WriteJSONTail(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	up := 0
+	for _, h := range r.Stats.Hosts {
+		if h.Up {
+			up++
+		}
+		ports := map[string]int{}
+		for st, n := range h.States {
+			ports[st.String()] = n
+		}
+		if err := enc.Encode(JSONHost{Type: "host", Host: h.Host(), Addr: h.Addr.String(), Up: h.Up, Reason: h.Reason.String(),
+			LatencyMs: float64(h.Latency.Microseconds()) / 1000, Ports: ports, AcceptAll: h.AcceptAll}); err != nil {
+			return err
+		}
+	}
+	ports := map[string]int{}
+	for st, n := range r.Counts() {
+		ports[st.String()] = n
+	}
+	secs := r.Stats.Elapsed.Seconds()
+	pps := 0.0
+	if secs > 0 {
+		pps = float64(len(r.Results)) / secs
+	}
+	return enc.Encode(JSONSummary{Type: "summary", HostsUp: up, Hosts: len(r.Stats.Hosts), Ports: ports,
+		Probes: r.Stats.Probes, Retries: r.Stats.Retries, LocalWaits: r.Stats.LocalWait,
+		ElapsedS: secs, PortsPerSec: pps, Interrupted: r.Interrupted})
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
