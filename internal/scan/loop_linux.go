@@ -313,20 +313,20 @@ func (l *loop) send(hi int32, p pending, now int64) bool {
 	switch {
 	case err != nil && err != unix.EINPROGRESS && err != unix.EINTR:
 		// Answered before connect returned (a refusal, no route...).
-		l.finish(fd, err, now)
+		l.finish(fd, err, l.now())
 		return true
 	case err == nil && port.Proto == TCP:
-		l.finish(fd, nil, now)
+		l.finish(fd, nil, l.now())
 		return true
 	case port.Proto == TCP && loopback:
 		// On loopback the handshake has run by the time connect returns:
 		// ask before paying for epoll.
 		if soerr, e := rawSoError(fd); e == nil && soerr != 0 {
-			l.finish(fd, soerr, now)
+			l.finish(fd, soerr, l.now())
 			return true
 		}
 		if rawConnected(fd) {
-			l.finish(fd, nil, now)
+			l.finish(fd, nil, l.now())
 			return true
 		}
 	}

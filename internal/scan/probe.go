@@ -9,6 +9,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// testBudget, when set by a test, replaces the descriptor budget, so that
+// the test can make the loops run out of descriptors.
+var testBudget int
+
 // probe runs the event loops over targets × ports, calling each with every
 // result from this goroutine, then after (when set and the scan was not
 // stopped) with the open TCP results, for the banner pass.
@@ -16,7 +20,12 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t := s.Timing.withDefaults()
-	budget := min(t.MaxParallel, fdBudget())
+	var budget int
+	if testBudget > 0 {
+		budget = testBudget
+	} else {
+		budget = min(t.MaxParallel, fdBudget())
+	}
 	st.FDLimit = max(st.FDLimit, budget)
 	n := min(s.loops(), len(ports), budget)
 	n = max(n, 1)
