@@ -224,7 +224,7 @@ func (f *scanFlags) targetSpecs(stdin io.Reader, args []string) ([]string, error
 		if f.inputList != "-" {
 			file, err := os.Open(f.inputList)
 			if err != nil {
-				return nil, scanUsage("-iL: %v", err)
+				return nil, scanUsage("--iL: %v", err)
 			}
 			defer file.Close()
 			r = file
@@ -235,7 +235,7 @@ func (f *scanFlags) targetSpecs(stdin io.Reader, args []string) ([]string, error
 			specs = append(specs, strings.Fields(line)...)
 		}
 		if err := sc.Err(); err != nil {
-			return nil, scanUsage("-iL %s: %v", f.inputList, err)
+			return nil, scanUsage("--iL %s: %v", f.inputList, err)
 		}
 	}
 	if len(specs) == 0 {
@@ -256,16 +256,19 @@ func runScan(ctx context.Context, stdio IO, f *scanFlags, args []string) error {
 	if f.pingOnly && f.noPing {
 		return scanUsage("-sn and -Pn together leave nothing to do")
 	}
-	specs, err := f.targetSpecs(stdio.Stdin, args)
-	if err != nil {
-		return err
-	}
 	if f.maxHosts == 0 || f.maxHosts < -1 {
 		return scanUsage("--max-hosts %d: want a positive number, or -1 for no limit", f.maxHosts)
 	}
 	var exclude []string
 	if f.exclude != "" {
 		exclude = []string{f.exclude}
+		if _, err := scan.ParseTargets(ctx, exclude, scan.TargetOptions{MaxHosts: -1}); err != nil {
+			return scanUsage("--exclude: %s", strings.TrimPrefix(err.Error(), "scan: "))
+		}
+	}
+	specs, err := f.targetSpecs(stdio.Stdin, args)
+	if err != nil {
+		return err
 	}
 	targets, err := scan.ParseTargets(ctx, specs, scan.TargetOptions{First: f.first, MaxHosts: f.maxHosts, Exclude: exclude})
 	if err != nil {
@@ -354,26 +357,26 @@ func openScanOutputs(stdio IO, f *scanFlags) (scanOutputs, func(), error) {
 			file.Close()
 		}
 	}
-	open := func(name string) (io.Writer, error) {
+	open := func(flagName, name string) (io.Writer, error) {
 		if name == "-" {
 			return stdio.Stdout, nil
 		}
 		file, err := os.Create(name)
 		if err != nil {
-			return nil, fmt.Errorf("cannot write %s: %w", name, err)
+			return nil, scanUsage("%s: cannot write %s: %v", flagName, name, err)
 		}
 		files = append(files, file)
 		return file, nil
 	}
 	var err error
 	if f.grepable != "" {
-		if outs.grepable, err = open(f.grepable); err != nil {
+		if outs.grepable, err = open("--oG", f.grepable); err != nil {
 			closeAll()
 			return outs, nil, err
 		}
 	}
 	if f.xmlOut != "" {
-		if outs.xml, err = open(f.xmlOut); err != nil {
+		if outs.xml, err = open("--oX", f.xmlOut); err != nil {
 			closeAll()
 			return outs, nil, err
 		}

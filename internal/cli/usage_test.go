@@ -47,6 +47,12 @@ var badValues = map[string][]string{
 	"server-key":        {"/nonexistent/server.pub"},
 	"name":              {strings.Repeat("n", 100)},
 	"via":               {"smoke"},
+	"p":                 {"0", "22,,80", "U:53"},
+	"ping-ports":        {"0"},
+	"exclude":           {"10.0.0.300"},
+	"iL":                {"/nonexistent/targets"},
+	"oG":                {"/nonexistent/dir/out.gnmap"},
+	"oX":                {"/nonexistent/dir/out.xml"},
 }
 
 // Impairment flags: every one takes a number with a unit.
@@ -62,12 +68,15 @@ func init() {
 }
 
 // freeForm flags take any text.
-var freeForm = []string{"data", "dir", "text", "secret", "udp-secret"}
+var freeForm = []string{"data", "dir", "text", "secret", "udp-secret",
+	// netkit scan's -T0..-T5 and -p- take no value.
+	"T0", "T1", "T2", "T3", "T4", "T5", "p-"}
 
 // baseArgs are what a command needs besides the flag under test, so that
 // the flag is what it refuses.
 var baseArgs = map[string][]string{
 	"netkit impair":   {"--to", "127.0.0.1:9"},
+	"netkit scan":     {"127.0.0.1", "--no-progress", "-p", "1"},
 	"netkit udp send": {"127.0.0.1:9", "--text", "x"},
 }
 
