@@ -32,6 +32,7 @@ Examples: start everything on 127.0.0.1, then talk to it:
 			keygenCommand(stdio),
 			discoverCommand(stdio),
 			scanCommand(stdio),
+			rpsCommand(stdio),
 			versionCommand(stdio),
 		},
 	}

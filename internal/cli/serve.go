@@ -18,6 +18,7 @@ import (
 type serveFlags struct {
 	serverFlags
 	chat        chatServerFlags
+	rps         rpsServerFlags
 	udp         serveExtras
 	msg         msgServerFlags
 	host        string
@@ -32,6 +33,7 @@ func serveCommand(stdio IO) *command {
 	fs := flag.NewFlagSet("netkit serve", flag.ContinueOnError)
 	f.register(fs)
 	f.chat.register(fs)
+	f.rps.register(fs)
 	f.udp = udpServeExtras("udp-secret")
 	f.udp.register(fs)
 	f.msg.register(fs)
@@ -151,6 +153,9 @@ func runServe(ctx context.Context, stdio IO, f *serveFlags) error {
 			return err
 		}
 		if err := f.msg.apply(env, f.only != "" && want["msg"]); err != nil {
+			return err
+		}
+		if err := f.rps.apply(env); err != nil {
 			return err
 		}
 		return f.udp.setup(env)

@@ -19,6 +19,7 @@ import (
 	"github.com/netkit/netkit/internal/echo"
 	"github.com/netkit/netkit/internal/hello"
 	"github.com/netkit/netkit/internal/msg"
+	"github.com/netkit/netkit/internal/rps"
 	"github.com/netkit/netkit/internal/service"
 	"github.com/netkit/netkit/internal/web"
 )
@@ -47,10 +48,13 @@ type Env struct {
 	UDPSecret string
 	// Msg configures the encrypted message service.
 	Msg MsgConfig
+	// RPS configures the rock-paper-scissors lobby.
+	RPS rps.Config
 
 	hub   *chat.Hub
 	chatH *chat.Handler
 	msg   *msg.Server
+	rps   *rps.Lobby
 }
 
 // NewEnv returns an Env with a fresh registry carrying the Go runtime and
@@ -116,6 +120,7 @@ var Services = []Service{
 	ChatService,
 	UDPService,
 	MsgService,
+	RPSService,
 }
 
 // Lookup returns the named service.
@@ -231,6 +236,7 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 	srv.Handle("GET /chat", chat.Page)
 	srv.Handle("GET /chat/ws", env.chatHandler())
 	env.mountMsg(g, srv)
+	env.rpsRoutes(srv)
 	proto := "http"
 	if env.TLS != nil {
 		proto = "https"
