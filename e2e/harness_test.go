@@ -45,8 +45,8 @@ const welcome = "netkit echo: everything you send comes back"
 
 // Endpoints of `netkit serve`, as "service/proto" keys of the address table.
 var (
-	plainEndpoints = []string{"web/http", "echo/tcp", "echo/udp", "hello/tcp", "time/tcp", "daytime/tcp", "rfc868/tcp", "rfc868/udp", "sntp/udp"}
-	tlsEndpoints   = []string{"web/https", "echo/tls", "echo/udp", "hello/tls", "time/tls", "daytime/tcp", "rfc868/tcp", "rfc868/udp", "sntp/udp"}
+	plainEndpoints = []string{"web/http", "echo/tcp", "echo/udp", "hello/tcp", "time/tcp", "daytime/tcp", "rfc868/tcp", "rfc868/udp", "sntp/udp", "rps/tcp"}
+	tlsEndpoints   = []string{"web/https", "echo/tls", "echo/udp", "hello/tls", "time/tls", "daytime/tcp", "rfc868/tcp", "rfc868/udp", "sntp/udp", "rps/tls"}
 )
 
 // fingerprintKey, among the endpoints a test waits for, waits for the line

@@ -8,9 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,16 +42,30 @@ func (f *rpsServerFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.burst, "rps-burst", rps.DefaultBurst, "rps: lines a player may send at once")
 }
 
-func (f *rpsServerFlags) apply(env *suite.Env) error {
+// check refuses settings that cannot work, before anything is bound.
+func (f *rpsServerFlags) check() error {
 	switch {
 	case f.rounds < 1 || f.rounds > 1000:
-		return errors.New("--rounds: want a number from 1 to 1000")
-	case f.moveTO < 0 || f.grace < 0:
-		return errors.New("--move-timeout and --reconnect-grace cannot be negative")
-	case f.rate <= 0 || f.burst <= 0:
-		return errors.New("--rps-rate and --rps-burst must be positive")
-	case f.maxGames == 0 || f.maxWaiting == 0:
-		return errors.New("--max-games and --max-waiting must be positive, or -1 for no limit")
+		return usagef("--rounds %d: want a number from 1 to 1000", f.rounds)
+	case f.moveTO < 0:
+		return usagef("--move-timeout %s: want a duration like 30s, or 0 for none", f.moveTO)
+	case f.grace < 0:
+		return usagef("--reconnect-grace %s: want a duration like 15s, or 0 to forfeit at once", f.grace)
+	case f.maxGames == 0 || f.maxGames < -1:
+		return usagef("--max-games %d: want 1 or more, or -1 for no limit", f.maxGames)
+	case f.maxWaiting == 0 || f.maxWaiting < -1:
+		return usagef("--max-waiting %d: want 1 or more, or -1 for no limit", f.maxWaiting)
+	case f.rate <= 0:
+		return usagef("--rps-rate %v: want a positive number of lines a second", f.rate)
+	case f.burst <= 0:
+		return usagef("--rps-burst %d: want 1 or more", f.burst)
+	}
+	return nil
+}
+
+func (f *rpsServerFlags) apply(env *suite.Env) error {
+	if err := f.check(); err != nil {
+		return err
 	}
 	env.RPS = rps.Config{
 		Target: f.rounds, MoveTimeout: orNone(f.moveTO), ReconnectGrace: orNone(f.grace),
@@ -67,9 +81,6 @@ func orNone(d time.Duration) time.Duration {
 	}
 	return d
 }
-
-// The strategies of --auto.
-var autoStrategies = []string{"random", "rock", "paper", "scissors", "cycle"}
 
 type rpsFlags struct {
 	clientFlags
@@ -94,6 +105,7 @@ func rpsCommand(stdio IO) *command {
 	var sf rpsServerFlags
 	serve := serviceServeCommand(stdio, "rps", serveExtras{
 		register: sf.register,
+		check:    sf.check,
 		setup:    sf.apply,
 	})
 	return &command{
@@ -116,40 +128,36 @@ Examples:
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serve},
-		run: func(ctx context.Context, args []string) error {
-			const cmd = "netkit rps"
-			addr, err := resolveAddr(firstArg(args), def)
-			if err != nil {
-				return &UsageError{Cmd: cmd, Err: err}
+		check: func(args []string) error {
+			if _, err := resolveAddr(firstArg(args), def); err != nil {
+				return usagef("%v", err)
 			}
-			if f.auto != "" && !contains(autoStrategies, f.auto) {
-				return &UsageError{Cmd: cmd, Err: fmt.Errorf("--auto %q: want one of %s", f.auto, strings.Join(autoStrategies, ", "))}
+			if err := f.check(fs); err != nil {
+				return err
+			}
+			if f.auto != "" && !slices.Contains(rps.Strategies, f.auto) {
+				return usagef("--auto %q: want one of %s", f.auto, strings.Join(rps.Strategies, ", "))
 			}
 			if f.name == "" {
 				f.name = loginName()
 			}
 			if f.resume == "" {
 				if err := rps.CheckName(f.name); err != nil {
-					return &UsageError{Cmd: cmd, Err: fmt.Errorf("--name %q: %v", f.name, strings.TrimPrefix(err.Error(), "rps: "))}
+					return usagef("--name %q: %v", f.name, strings.TrimPrefix(err.Error(), "rps: "))
 				}
+			} else if strings.ContainsAny(f.resume, " \t") || len(f.resume) > 64 {
+				return usagef("--resume %q: want the token of your welcome line", f.resume)
 			}
-			if f.room != "" {
-				if err := rps.CheckRoom(f.room); err != nil {
-					return &UsageError{Cmd: cmd, Err: fmt.Errorf("--room %q: 1 to %d letters, digits, '-', '_' or '.'", f.room, rps.MaxRoomLen)}
-				}
+			if f.room != "" && rps.CheckRoom(f.room) != nil {
+				return usagef("--room %q: want 1 to %d letters, digits, '-', '_' or '.'", f.room, rps.MaxRoomLen)
 			}
+			return nil
+		},
+		run: func(ctx context.Context, args []string) error {
+			addr, _ := resolveAddr(firstArg(args), def)
 			return runRPS(ctx, stdio, &f, addr)
 		},
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func loginName() string {
@@ -162,19 +170,11 @@ func loginName() string {
 	return "player"
 }
 
-// errConnectionLost is what the client returns when the server went away
-// before the game's end: exit status 1.
-var errConnectionLost = errors.New("connection lost before the game ended")
-
-// rpsPlayer is the client's side of one game.
-type rpsPlayer struct {
+// rpsView prints a game's events for a person, or as JSON.
+type rpsView struct {
 	stdio    IO
 	f        *rpsFlags
-	send     func(string) error
-	moves    <-chan string // lines of standard input, without --auto
-	n        int           // moves made, for --auto cycle
 	opponent string
-	asked    bool // a move is wanted and not sent yet
 }
 
 func runRPS(ctx context.Context, stdio IO, f *rpsFlags, addr string) error {
@@ -183,71 +183,31 @@ func runRPS(ctx context.Context, stdio IO, f *rpsFlags, addr string) error {
 		return err
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	r := bufio.NewReaderSize(conn, 1024)
-	conn.SetReadDeadline(time.Now().Add(f.timeout))
-	greeting, err := r.ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("no greeting from %s: %w", addr, err)
-	}
-	if e, err := rps.ParseEvent([]byte(greeting)); err != nil || e.Kind != rps.KindWelcome || e.Target == 0 {
-		return fmt.Errorf("%s is not a netkit rps server (it said %q)", addr, strings.TrimSpace(greeting))
-	}
-	conn.SetReadDeadline(time.Time{})
-	p := &rpsPlayer{stdio: stdio, f: f}
-	p.send = func(line string) error {
-		conn.SetWriteDeadline(time.Now().Add(f.timeout))
-		_, err := io.WriteString(conn, line+"\n")
-		return err
-	}
+	v := &rpsView{stdio: stdio, f: f}
+	p := &rps.Player{Name: f.name, Room: f.room, Resume: f.resume, Auto: f.auto, Timeout: f.timeout, OnEvent: v.show}
 	if f.auto == "" {
-		p.moves = readLines(stdio.Stdin)
+		p.Moves = readLines(stdio.Stdin)
 	}
-	var first []string
-	if f.room != "" && f.resume == "" {
-		first = append(first, "/room "+f.room)
+	_, err = p.Play(ctx, conn)
+	switch {
+	case err == nil, ctx.Err() != nil:
+		return nil
+	case errors.Is(err, rps.ErrConnectionLost):
+		v.lost()
+		return fmt.Errorf("%s: connection lost before the game ended", addr)
+	case errors.Is(err, rps.ErrRefused):
+		return fmt.Errorf("%s refused: %s", addr, strings.TrimPrefix(err.Error(), rps.ErrRefused.Error()+": "))
+	case errors.Is(err, rps.ErrNotRPS):
+		var nr *rps.NotRPSError
+		if errors.As(err, &nr) && isTLSNotice(nr.Answer) {
+			return errPlainOnTLS(addr)
+		}
+		if nr != nil {
+			return errNotServer(addr, "a netkit rps server", nr.Answer)
+		}
+		return fmt.Errorf("%s is not a netkit rps server", addr)
 	}
-	if f.resume != "" {
-		first = append(first, "/resume "+f.resume)
-	} else {
-		first = append(first, f.name)
-	}
-	if err := p.send(strings.Join(first, "\n")); err != nil {
-		return fmt.Errorf("connection to %s: %w", addr, err)
-	}
-	joined := false
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			p.lost()
-			return fmt.Errorf("%s: %w", addr, errConnectionLost)
-		}
-		e, perr := rps.ParseEvent([]byte(line))
-		if perr != nil {
-			fmt.Fprintf(stdio.Stderr, "netkit rps: ignoring a line from the server: %q\n", strings.TrimSpace(line))
-			continue
-		}
-		if e.Kind == rps.KindWelcome && e.Token != "" {
-			joined = true
-		}
-		if e.Kind == rps.KindError && !joined {
-			// Refused before joining: a name taken, a bad token, the
-			// server full. Nothing to play.
-			p.show(e)
-			return fmt.Errorf("%s refused: %s", addr, e.Text)
-		}
-		p.show(e)
-		if e.Kind == rps.KindGame && e.State == rps.GameOver {
-			return nil
-		}
-		if err := p.react(e); err != nil {
-			return err
-		}
-	}
+	return fmt.Errorf("%s: %w", addr, err)
 }
 
 // readLines sends the lines of r on the channel it returns, which is
@@ -264,65 +224,18 @@ func readLines(r io.Reader) <-chan string {
 	return ch
 }
 
-// react answers what the server asks: a move.
-func (p *rpsPlayer) react(e rps.Event) error {
-	switch {
-	case e.Kind == rps.KindMatched:
-		p.opponent = e.Opponent
-	case e.Kind == rps.KindRound && e.Prompt:
-		p.asked = true
-	case e.Kind == rps.KindRound:
-		p.asked = false
-	case e.Kind == rps.KindError && p.asked:
-		// The move was refused: another try.
-	default:
-		return nil
-	}
-	if !p.asked {
-		return nil
-	}
-	var mv string
-	if p.f.auto != "" {
-		mv = p.autoMove()
-	} else {
-		line, ok := <-p.moves
-		if !ok {
-			fmt.Fprintln(p.stdio.Stderr, "netkit rps: no more moves on standard input; giving up the game")
-			mv = "/quit"
-		} else {
-			mv = line
-		}
-	}
-	if err := p.send(mv); err != nil {
-		// The reader sees the connection end and says so.
-		return nil
-	}
-	return nil
-}
-
-func (p *rpsPlayer) autoMove() string {
-	defer func() { p.n++ }()
-	switch p.f.auto {
-	case "rock", "paper", "scissors":
-		return p.f.auto
-	case "cycle":
-		return []string{"rock", "paper", "scissors"}[p.n%3]
-	}
-	return []string{"rock", "paper", "scissors"}[rand.IntN(3)]
-}
-
 // show prints e for a person, or as JSON.
-func (p *rpsPlayer) show(e rps.Event) {
+func (p *rpsView) show(e rps.Event) {
 	w := p.stdio.Stdout
 	if p.f.json {
 		b, _ := json.Marshal(e)
 		fmt.Fprintf(w, "%s\n", b)
 		return
 	}
-	opp := p.opponent
-	if opp == "" {
-		opp = e.Opponent
+	if e.Kind == rps.KindMatched {
+		p.opponent = e.Opponent
 	}
+	opp := p.opponent
 	switch e.Kind {
 	case rps.KindWelcome:
 		if e.Token != "" {
@@ -361,11 +274,11 @@ func (p *rpsPlayer) show(e rps.Event) {
 			if e.Outcome != rps.Win {
 				verb = "lost"
 			}
-			line := fmt.Sprintf("Game over: you %s %d:%d against %s", verb, e.Score[0], e.Score[1], e.Opponent)
 			if e.Forfeit != "" {
-				line += " by forfeit (" + e.Text + ")"
+				fmt.Fprintf(w, "Game over: %s.\n", e.Text)
+			} else {
+				fmt.Fprintf(w, "Game over: you %s %d:%d against %s.\n", verb, e.Score[0], e.Score[1], e.Opponent)
 			}
-			fmt.Fprintln(w, line+".")
 		case rps.GamePaused:
 			fmt.Fprintf(w, "%s lost the connection; they have %ds to come back.\n", e.Opponent, e.Grace)
 		case rps.GameResumed:
@@ -385,7 +298,7 @@ func (p *rpsPlayer) show(e rps.Event) {
 }
 
 // lost says the connection ended before the game did.
-func (p *rpsPlayer) lost() {
+func (p *rpsView) lost() {
 	if p.f.json {
 		fmt.Fprintln(p.stdio.Stdout, `{"type":"lost","text":"connection lost before the game ended"}`)
 		return

@@ -80,6 +80,9 @@ Examples:
 			if err := f.msg.check(); err != nil {
 				return err
 			}
+			if err := f.rps.check(); err != nil {
+				return err
+			}
 			return f.serverFlags.check(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {

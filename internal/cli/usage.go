@@ -124,7 +124,7 @@ var packagePrefixes = []string{
 	"certs", "chat", "cli", "clock", "echo", "hello", "impair", "rudp", "wire", "secure",
 	"service", "suite", "timeproto", "udpio", "web", "tui", "envelope",
 	// Named in the plan for packages to come.
-	"scan", "target", "netns", "data", "rps", "msg", "keygen", "discovery", "discover", "fernet",
+	"scan", "target", "netns", "data", "rps", "game", "rating", "msg", "keygen", "discovery", "discover", "fernet",
 }
 
 var prefixRE = regexp.MustCompile(`(^|: )(?:(?:` + strings.Join(packagePrefixes, "|") + `): )+`)

@@ -53,6 +53,9 @@ var badValues = map[string][]string{
 	"iL":                {"/nonexistent/targets"},
 	"oG":                {"/nonexistent/dir/out.gnmap"},
 	"oX":                {"/nonexistent/dir/out.xml"},
+	"room":              {"a b"},
+	"resume":            {"a b"},
+	"auto":              {"lizard"},
 }
 
 // Impairment flags: every one takes a number with a unit.

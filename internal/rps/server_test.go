@@ -21,7 +21,7 @@ const waitTimeout = 10 * time.Second
 func startServer(t *testing.T, cfg Config) (*Lobby, string) {
 	t.Helper()
 	l := NewLobby(cfg)
-	srv := &service.Server{Name: "rps", Handler: &Handler{Lobby: l}}
+	srv := &service.Server{Name: "rps", Handler: &Handler{Lobby: l}, Limits: service.Limits{MaxConnsPerIP: -1}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
