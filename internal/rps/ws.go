@@ -25,6 +25,12 @@ type WSHandler struct {
 }
 
 func (h *WSHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The HTTP server's read and write timeouts are for requests; a
+	// WebSocket lives by its own idle and write timeouts and the game's
+	// move timeout, so it is not cut after the request timeout.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the request
