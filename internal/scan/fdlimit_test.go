@@ -26,7 +26,7 @@ func TestScanOutOfDescriptors(t *testing.T) {
 	}
 	ents, _ := os.ReadDir("/proc/self/fd")
 	low := old
-	low.Cur = uint64(len(ents) + 40)
+	low.Cur = uint64(len(ents) + 120)
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
 		t.Fatal(err)
 	}

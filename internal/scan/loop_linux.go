@@ -100,6 +100,16 @@ func (l *loop) run(ctx context.Context) {
 	l.base = time.Now()
 	l.flushed = l.base
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	for tries := 0; err != nil && isLocalTrouble(err) && tries < 500; tries++ {
+		// Out of descriptors before the first probe: wait for some to
+		// free rather than fail the scan (bounded: 5 s).
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	}
 	if err != nil {
 		l.err = err
 		return
