@@ -31,6 +31,9 @@ const (
 	// maxRefusalAddrs bounds the addresses whose refusals are counted
 	// apart; the others are counted together.
 	maxRefusalAddrs = 4096
+	// answerPoll is how often clients waiting to speak first are
+	// looked at.
+	answerPoll = 5 * time.Millisecond
 )
 
 // Refuser tells clients refused for a limit why, in one message each,
@@ -47,11 +50,11 @@ const (
 // The zero value is not usable; call NewRefuser. Its methods are safe for
 // concurrent use.
 type Refuser struct {
-	// AnswerAfter, when set, delays the message until the client has had
-	// this long to speak first, for protocols where the client does (an
-	// HTTP client may take an answer sent before its request for a
-	// broken connection). What the client sent is read and dropped.
-	// Set it before the first Refuse.
+	// AnswerAfter, when set, delays the message until the client has
+	// spoken first, or at most this long, for protocols where the client
+	// does (an HTTP client may take an answer sent before its request
+	// for a broken connection). What the client sent is read and
+	// dropped. Set it before the first Refuse.
 	AnswerAfter time.Duration
 
 	tls    *tls.Config
@@ -171,6 +174,9 @@ func (r *Refuser) reap() {
 			return
 		}
 		var next time.Time
+		if len(r.answering) > 0 {
+			next = time.Now().Add(answerPoll)
+		}
 		for _, q := range [][]lingerConn{r.answering, r.lingering} {
 			if len(q) > 0 && (next.IsZero() || q[0].due.Before(next)) {
 				next = q[0].due
@@ -182,11 +188,10 @@ func (r *Refuser) reap() {
 		}
 		r.mu.Lock()
 		now := time.Now()
-		answer := takeDue(&r.answering, now)
+		answer := takeAnswering(&r.answering, now)
 		closing := takeDue(&r.lingering, now)
 		r.mu.Unlock()
 		for _, l := range answer {
-			discardQueued(l.c)
 			r.tell(l.c, l.msg)
 		}
 		for _, l := range closing {
@@ -207,28 +212,51 @@ func takeDue(q *[]lingerConn, now time.Time) []lingerConn {
 	return due
 }
 
+// takeAnswering removes from *q and returns the entries whose client has
+// spoken (what it sent is dropped), hung up, or waited long enough.
+func takeAnswering(q *[]lingerConn, now time.Time) []lingerConn {
+	var due []lingerConn
+	kept := (*q)[:0]
+	for _, l := range *q {
+		if spoke := discardQueued(l.c); spoke || !l.due.After(now) {
+			due = append(due, l)
+			continue
+		}
+		kept = append(kept, l)
+	}
+	clear((*q)[len(kept):])
+	*q = kept
+	return due
+}
+
 // discardQueued reads and drops what the client sent that is already
 // queued in the kernel, without waiting, so that closing sends a FIN and
-// not a reset.
-func discardQueued(c net.Conn) {
+// not a reset. It reports whether there was anything, or the client has
+// hung up.
+func discardQueued(c net.Conn) (spoke bool) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return
+		return true
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return
+		return true
 	}
 	var buf [4096]byte
 	raw.Read(func(fd uintptr) bool {
 		for range 64 {
 			n, err := syscall.Read(int(fd), buf[:])
+			if n == 0 && err == nil {
+				spoke = true // end of file
+			}
 			if n <= 0 || err != nil {
 				break
 			}
+			spoke = true
 		}
 		return true // done, whatever was there: never wait
 	})
+	return spoke
 }
 
 // startTLSRefuser starts a goroutine to tell queued TLS clients, unless

@@ -127,8 +127,9 @@ func (s *Server) init() {
 		s.gate = service.NewGate(s.Limits)
 		s.refuser = service.NewRefuser(s.TLSConfig, logger, nil)
 		// An HTTP client speaks first, and may take an answer that comes
-		// before its request for a broken connection.
-		s.refuser.AnswerAfter = 50 * time.Millisecond
+		// before its request for a broken connection: the 503 waits for
+		// the request, a second at most.
+		s.refuser.AnswerAfter = time.Second
 		s.srv = &http.Server{
 			Handler:           logRequests(logger, s.mux),
 			TLSConfig:         s.TLSConfig,
