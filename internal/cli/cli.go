@@ -71,8 +71,19 @@ type command struct {
 	check func(args []string) error
 }
 
+// commandLineKey holds, in the context of a command, the whole command
+// line, for outputs that record it (scan's -oG and -oX).
+type commandLineKey struct{}
+
+// commandLine returns the command line netkit was run with.
+func commandLine(ctx context.Context) string {
+	args, _ := ctx.Value(commandLineKey{}).([]string)
+	return strings.Join(args, " ")
+}
+
 // Run runs netkit with args (without the program name).
 func Run(ctx context.Context, args []string, stdio IO) error {
+	ctx = context.WithValue(ctx, commandLineKey{}, append([]string{"netkit"}, args...))
 	root := rootCommand(stdio)
 	err := root.exec(ctx, "netkit", args, stdio)
 	var ue *UsageError

@@ -291,7 +291,7 @@ func runScan(ctx context.Context, stdio IO, f *scanFlags, args []string) error {
 	defer closeOuts()
 
 	rep := &scan.Report{
-		Args:    "netkit scan " + strings.Join(specs, " "),
+		Args:    commandLine(ctx),
 		Version: version(), Start: time.Now(), Ports: ports, Verbose: f.verbose, OnlyOpen: f.open,
 	}
 	var bar *progressbar.ProgressBar
