@@ -314,7 +314,7 @@ func runScan(ctx context.Context, stdio IO, f *scanFlags, args []string) error {
 	enc := json.NewEncoder(stdio.Stdout)
 	var werr error
 	run := func(res scan.Result) bool {
-		rep.Results = append(rep.Results, res)
+		rep.Add(res)
 		if bar != nil {
 			_ = bar.Add(1)
 		}

@@ -30,9 +30,9 @@ type Net struct {
 	Prefix netip.Prefix
 	Near   netip.Addr // this side's address (.1)
 	Far    netip.Addr // the namespace's address (.2)
-	t      testing.TB
-	near   string // this side's veth
-	farDev string // the namespace's veth
+	t      testing.TB // for the methods that fail a test; nil from Create
+	near   string     // this side's veth
+	farDev string     // the namespace's veth
 }
 
 // Require skips t (or fails it under CI) unless namespaces can be made.
@@ -61,19 +61,31 @@ func Require(t testing.TB) {
 func New(t testing.TB, prefix string) *Net {
 	t.Helper()
 	Require(t)
+	n, err := Create(t.Context(), prefix)
+	if n != nil {
+		t.Cleanup(func() { n.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.t = t
+	return n
+}
+
+// Create makes a namespace named prefix-RANDOM on a random 10.X.Y.0/24,
+// for programs other than tests (benchmarks); Close removes it. It needs
+// root. When it fails after making part of the network, it returns that
+// part too, for the caller to Close.
+func Create(ctx context.Context, prefix string) (*Net, error) {
 	var b [3]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	n := &Net{Name: prefix + "-" + id, t: t, near: "nk" + id + "a"}
+	n := &Net{Name: prefix + "-" + id, near: "nk" + id + "a"}
 	// 10.128.0.0/9 with a random /24, away from the usual home networks.
 	n.Prefix = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 128 | b[0]&0x7f, b[1], 0}), 24)
 	n.Near = n.Prefix.Addr().Next()
 	n.Far = n.Near.Next()
 	far := "nk" + id + "b"
-	t.Cleanup(func() {
-		run(context.Background(), "ip", "netns", "del", n.Name)
-		run(context.Background(), "ip", "link", "del", n.near)
-	})
 	steps := [][]string{
 		{"ip", "netns", "add", n.Name},
 		{"ip", "link", "add", n.near, "type", "veth", "peer", "name", far},
@@ -85,27 +97,43 @@ func New(t testing.TB, prefix string) *Net {
 		{"ip", "-n", n.Name, "link", "set", "lo", "up"},
 	}
 	for _, s := range steps {
-		if out, err := run(t.Context(), s...); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(s, " "), err, out)
+		if err := n.Exec(ctx, s...); err != nil {
+			return n, err
 		}
 	}
 	n.farDev = far
-	return n
+	return n, nil
+}
+
+// Close removes the namespace and the veth pair.
+func (n *Net) Close() error {
+	_, err := run(context.Background(), "ip", "netns", "del", n.Name)
+	run(context.Background(), "ip", "link", "del", n.near)
+	return err
 }
 
 // AddFar gives the namespace's side more addresses of the /24 (the last
 // octets given), as if more hosts stood behind the veth.
 func (n *Net) AddFar(octets ...byte) []netip.Addr {
 	n.t.Helper()
-	var out []netip.Addr
-	for _, o := range octets {
-		b := n.Prefix.Addr().As4()
-		b[3] = o
-		a := netip.AddrFrom4(b)
-		n.Must("ip", "-n", n.Name, "addr", "add", a.String()+"/24", "dev", n.farDev)
-		out = append(out, a)
+	out, err := n.AddAddrs(n.t.Context(), octets...)
+	if err != nil {
+		n.t.Fatal(err)
 	}
 	return out
+}
+
+// AddAddrs is AddFar for programs other than tests.
+func (n *Net) AddAddrs(ctx context.Context, octets ...byte) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, o := range octets {
+		a := n.Addr(o)
+		if err := n.Exec(ctx, "ip", "-n", n.Name, "addr", "add", a.String()+"/24", "dev", n.farDev); err != nil {
+			return out, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Addr returns the address of the /24 with last octet o.
@@ -118,8 +146,8 @@ func (n *Net) Addr(o byte) netip.Addr {
 // Must runs a command (on this side), failing the test if it fails.
 func (n *Net) Must(args ...string) {
 	n.t.Helper()
-	if out, err := run(n.t.Context(), args...); err != nil {
-		n.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := n.Exec(n.t.Context(), args...); err != nil {
+		n.t.Fatal(err)
 	}
 }
 
@@ -127,6 +155,19 @@ func (n *Net) Must(args ...string) {
 func (n *Net) In(args ...string) {
 	n.t.Helper()
 	n.Must(append([]string{"ip", "netns", "exec", n.Name}, args...)...)
+}
+
+// Exec runs a command on this side; its error holds what it printed.
+func (n *Net) Exec(ctx context.Context, args ...string) error {
+	if out, err := run(ctx, args...); err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// ExecIn runs a command inside the namespace.
+func (n *Net) ExecIn(ctx context.Context, args ...string) error {
+	return n.Exec(ctx, append([]string{"ip", "netns", "exec", n.Name}, args...)...)
 }
 
 // Command returns a command that runs inside the namespace.
@@ -168,15 +209,25 @@ func (n *Net) Inside(fn func() error) error {
 // ends.
 func (n *Net) Listen(addr string) net.Listener {
 	n.t.Helper()
+	l, err := n.ListenAccepting(addr)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// ListenAccepting is Listen for programs other than tests: the caller
+// closes the listener.
+func (n *Net) ListenAccepting(addr string) (net.Listener, error) {
 	var l net.Listener
 	err := n.Inside(func() (err error) {
 		l, err = net.Listen("tcp", addr)
 		return err
 	})
 	if err != nil {
-		n.t.Fatalf("listen %s in %s: %v", addr, n.Name, err)
+		return nil, fmt.Errorf("listen %s in %s: %w", addr, n.Name, err)
 	}
-	n.t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -186,7 +237,7 @@ func (n *Net) Listen(addr string) net.Listener {
 			c.Close()
 		}
 	}()
-	return l
+	return l, nil
 }
 
 func run(ctx context.Context, args ...string) (string, error) {

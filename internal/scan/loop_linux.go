@@ -16,6 +16,7 @@ import (
 type loop struct {
 	t       Timing
 	targets []Target
+	names   []string // each target's Host(), formatted once
 	ports   []Port
 	hosts   []hostState
 	work    []int32 // hosts that may have something to send
@@ -23,6 +24,7 @@ type loop struct {
 	group   rttEstimator
 	lim     *rate.Limiter
 	out     chan<- []Result
+	free    chan []Result // batches the consumer is done with, for reuse
 	batch   []Result
 	flushed time.Time
 
@@ -78,9 +80,9 @@ const (
 	launchBurst   = 512
 )
 
-func newLoop(t Timing, targets []Target, ports []Port, budget int, lim *rate.Limiter, out chan<- []Result) *loop {
+func newLoop(t Timing, targets []Target, ports []Port, budget int, lim *rate.Limiter, out chan<- []Result, free chan []Result) *loop {
 	l := &loop{
-		t: t, targets: targets, ports: ports, lim: lim, out: out,
+		t: t, targets: targets, names: make([]string, len(targets)), ports: ports, lim: lim, out: out, free: free,
 		hosts:  make([]hostState, len(targets)),
 		work:   make([]int32, len(targets)),
 		budget: budget, maxBudget: budget,
@@ -177,16 +179,26 @@ func (l *loop) flush(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
-	l.batch = make([]Result, 0, loopBatch)
+	l.batch = l.newBatch()
 	l.flushed = time.Now()
 	return true
+}
+
+// newBatch returns an empty batch, one the consumer gave back if any.
+func (l *loop) newBatch() []Result {
+	select {
+	case b := <-l.free:
+		return b[:0]
+	default:
+		return make([]Result, 0, loopBatch)
+	}
 }
 
 func (l *loop) emit(r Result) {
 	l.batch = append(l.batch, r)
 	if len(l.batch) >= loopBatch {
 		l.out <- l.batch
-		l.batch = make([]Result, 0, loopBatch)
+		l.batch = l.newBatch()
 		l.flushed = time.Now()
 	}
 }
@@ -518,7 +530,10 @@ func (l *loop) grow(h *hostState) {
 func (l *loop) result(s slot, st State, why Reason, now int64) Result {
 	t := &l.targets[s.host]
 	port := l.ports[s.port]
-	r := Result{Host: t.Host(), Addr: t.Addr, Port: port.Number, Proto: port.Proto, State: st, Reason: why, Tries: int(s.tries)}
+	if l.names[s.host] == "" {
+		l.names[s.host] = t.Host()
+	}
+	r := Result{Host: l.names[s.host], Addr: t.Addr, Port: port.Number, Proto: port.Proto, State: st, Reason: why, Tries: int(s.tries)}
 	if why != ReasonNoResponse {
 		r.RTT = time.Duration(now - s.sent)
 	}

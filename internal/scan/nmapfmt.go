@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -229,8 +231,8 @@ func (r *Report) WriteXML(w io.Writer) error {
 		}
 		if hr.ignored != 0 {
 			ex := XMLExtra{State: hr.ignored.String(), Count: hr.ignN}
-			for why, n := range hr.ignWhy {
-				ex.Reasons = append(ex.Reasons, XMLExtraWhy{Reason: why.String(), Count: n})
+			for _, why := range slices.Sorted(maps.Keys(hr.ignWhy)) {
+				ex.Reasons = append(ex.Reasons, XMLExtraWhy{Reason: why.String(), Count: hr.ignWhy[why]})
 			}
 			h.Ports.Extra = []XMLExtra{ex}
 		}

@@ -39,6 +39,9 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 	ports = slices.Clone(ports)
 	rand.Shuffle(len(ports), func(i, j int) { ports[i], ports[j] = ports[j], ports[i] })
 	out := make(chan []Result, 4*n)
+	// Batches go back to the loops once read: 4n in the channel and one
+	// being filled by each loop is all there ever is.
+	free := make(chan []Result, 5*n+1)
 	loops := make([]*loop, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -50,7 +53,7 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 		if i < budget%n {
 			share++
 		}
-		loops[i] = newLoop(t, targets, mine, max(share, 1), lim, out)
+		loops[i] = newLoop(t, targets, mine, max(share, 1), lim, out, free)
 		wg.Add(1)
 		go func(l *loop) {
 			defer wg.Done()
@@ -64,18 +67,22 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 	stopped := false
 	var opens []Result
 	for batch := range out {
-		if stopped {
-			continue
-		}
 		for _, r := range batch {
+			if stopped {
+				break
+			}
 			if after != nil && r.State == Open && r.Proto == TCP {
 				opens = append(opens, r)
 			}
 			if !each(r) {
 				stopped = true
 				cancel()
-				break
 			}
+		}
+		clear(batch) // no strings kept alive by a batch waiting for reuse
+		select {
+		case free <- batch:
+		default:
 		}
 	}
 	var firstErr error

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +16,7 @@ type Report struct {
 	Args    string // the command line, for the formats that record it
 	Version string // netkit's version
 	Start   time.Time
-	Ports   []Port // the ports asked for
-	Results []Result
+	Ports   []Port // the ports asked for, set before the first Add
 	Stats   Stats
 	// Verbose lists every port; otherwise the commonest uninteresting
 	// state of a host is summarised, as nmap does.
@@ -27,15 +25,31 @@ type Report struct {
 	OnlyOpen bool
 	// Interrupted is set when the scan was stopped before the end.
 	Interrupted bool
+
+	rec record
 }
 
-// hostReport is one host's results, sorted by protocol and port.
+// Add records a result for the report.
+func (r *Report) Add(x Result) {
+	if r.rec.hosts == nil {
+		r.rec.init(r.Ports)
+	}
+	r.rec.add(x)
+}
+
+// Len returns how many results were added (one a port a host).
+func (r *Report) Len() int { return r.rec.n }
+
+// hostReport is one host's summary, with the state its ports most often
+// share when that is summarised rather than listed.
 type hostReport struct {
 	HostStats
-	results []Result
+	rec     *record
+	total   int   // results of the host
 	ignored State // state summarised, not listed; 0 for none
-	ignN    int
+	ignN    int   // ports in that state
 	ignWhy  map[Reason]int
+	ignWord string // their protocols: tcp, udp or tcp/udp
 }
 
 // minIgnored is how many ports of one state a host must have before they
@@ -43,20 +57,14 @@ type hostReport struct {
 const minIgnored = 26
 
 func (r *Report) hosts() []hostReport {
-	by := map[netip.Addr][]Result{}
-	for _, x := range r.Results {
-		by[x.Addr] = append(by[x.Addr], x)
-	}
 	var out []hostReport
 	for _, h := range r.Stats.Hosts {
-		hr := hostReport{HostStats: h, results: by[h.Addr]}
-		slices.SortFunc(hr.results, func(a, b Result) int {
-			return cmp.Or(cmp.Compare(a.Proto, b.Proto), cmp.Compare(a.Port, b.Port))
-		})
+		hr := hostReport{HostStats: h, rec: &r.rec}
 		counts := map[State]int{}
-		for _, x := range hr.results {
+		r.rec.each(h.Target, func(x Result) {
 			counts[x.State]++
-		}
+			hr.total++
+		})
 		if !r.Verbose {
 			for _, st := range []State{Closed, Filtered, OpenFiltered} {
 				if counts[st] >= minIgnored && counts[st] > hr.ignN {
@@ -66,28 +74,30 @@ func (r *Report) hosts() []hostReport {
 		}
 		if hr.ignored != 0 {
 			hr.ignWhy = map[Reason]int{}
-			for _, x := range hr.results {
+			tcp, udp := false, false
+			r.rec.each(h.Target, func(x Result) {
 				if x.State == hr.ignored {
 					hr.ignWhy[x.Reason]++
+					tcp, udp = tcp || x.Proto == TCP, udp || x.Proto == UDP
 				}
-			}
+			})
+			hr.ignWord = protoWord(tcp, udp)
 		}
 		out = append(out, hr)
 	}
 	return out
 }
 
+// shown returns the results to list: all but the summarised state, and
+// only open ones when onlyOpen is set.
 func (hr *hostReport) shown(onlyOpen bool) []Result {
 	var out []Result
-	for _, x := range hr.results {
-		if onlyOpen && x.State != Open {
-			continue
-		}
-		if x.State == hr.ignored {
-			continue
+	hr.rec.each(hr.Target, func(x Result) {
+		if (onlyOpen && x.State != Open) || x.State == hr.ignored {
+			return
 		}
 		out = append(out, x)
-	}
+	})
 	return out
 }
 
@@ -118,14 +128,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 			ew.printf("Host is up.\n")
 		}
 		if hr.AcceptAll {
-			ew.printf("Warning: %d of %d ports answered open: a firewall or proxy is probably accepting every connection, so these open ports say little.\n", hr.States[Open], len(hr.results))
+			ew.printf("Warning: %d of %d ports answered open: a firewall or proxy is probably accepting every connection, so these open ports say little.\n", hr.States[Open], hr.total)
 		}
 		if hr.ignored != 0 {
-			ew.printf("Not shown: %d %s %s ports (%s)\n", hr.ignN, hr.ignored, protoWord(hr.results), reasonsText(hr.ignWhy))
+			ew.printf("Not shown: %d %s %s ports (%s)\n", hr.ignN, hr.ignored, hr.ignWord, reasonsText(hr.ignWhy))
 		}
 		shown := hr.shown(r.OnlyOpen)
 		if len(shown) == 0 {
-			if len(hr.results) > 0 && hr.ignN == len(hr.results) {
+			if hr.total > 0 && hr.ignN == hr.total {
 				ew.printf("All %d scanned ports are %s.\n", hr.ignN, hr.ignored)
 			}
 			ew.printf("\n")
@@ -155,15 +165,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	return ew.err
 }
 
-func protoWord(rs []Result) string {
-	tcp, udp := false, false
-	for _, x := range rs {
-		if x.Proto == UDP {
-			udp = true
-		} else {
-			tcp = true
-		}
-	}
+func protoWord(tcp, udp bool) string {
 	switch {
 	case tcp && udp:
 		return "tcp/udp"
@@ -207,8 +209,10 @@ func fmtSeconds(d time.Duration) string {
 // Counts returns how many results are in each state.
 func (r *Report) Counts() map[State]int {
 	m := map[State]int{}
-	for _, x := range r.Results {
-		m[x.State]++
+	for st, n := range r.rec.count {
+		if n > 0 {
+			m[State(st)] = n
+		}
 	}
 	return m
 }
@@ -225,14 +229,14 @@ func (r *Report) SummaryLine() string {
 	secs := r.Stats.Elapsed.Seconds()
 	rate := 0.0
 	if secs > 0 {
-		rate = float64(len(r.Results)) / secs
+		rate = float64(r.rec.n) / secs
 	}
 	prefix := "Done"
 	if r.Interrupted {
 		prefix = "Interrupted"
 	}
 	s := fmt.Sprintf("%s: %d of %d hosts up; %d ports: %d open, %d closed, %d filtered",
-		prefix, up, len(r.Stats.Hosts), len(r.Results), c[Open], c[Closed], c[Filtered])
+		prefix, up, len(r.Stats.Hosts), r.rec.n, c[Open], c[Closed], c[Filtered])
 	if c[OpenFiltered] > 0 {
 		s += fmt.Sprintf(", %d open|filtered", c[OpenFiltered])
 	}
@@ -317,7 +321,7 @@ func (r *Report) WriteJSONTail(w io.Writer) error {
 	secs := r.Stats.Elapsed.Seconds()
 	pps := 0.0
 	if secs > 0 {
-		pps = float64(len(r.Results)) / secs
+		pps = float64(r.rec.n) / secs
 	}
 	return enc.Encode(JSONSummary{Type: "summary", HostsUp: up, Hosts: len(r.Stats.Hosts), Ports: ports,
 		Probes: r.Stats.Probes, Retries: r.Stats.Retries, LocalWaits: r.Stats.LocalWait,

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/netkit/netkit/internal/netns"
+)
+
+// scanTimeout bounds one scan: nmap -T4 of a host dropping 20,000 ports
+// takes about 20 s here.
+const scanTimeout = 5 * time.Minute
+
+// scanResult is one timed scan.
+type scanResult struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	answer answer
+	raw    string // the XML output
+}
+
+// timeScan runs argv inside ns, or here when ns is nil, after prefix
+// (such as prlimit), with its XML output in out, and reads what it
+// found.
+func timeScan(ctx context.Context, ns *netns.Net, prefix, argv []string, out string) (scanResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, scanTimeout)
+	defer cancel()
+	args := append(prefix, argv...)
+	if ns != nil {
+		args = append([]string{"ip", "netns", "exec", ns.Name}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return scanResult{}, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, errOut.String())
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return scanResult{}, err
+	}
+	a, err := readXML(b)
+	if err != nil {
+		return scanResult{}, fmt.Errorf("%s: %w", out, err)
+	}
+	return scanResult{wall: wall, maxRSS: rss, answer: a, raw: string(b)}, nil
+}
+
+// pair runs netkit's and the reference's scans of one round, in turn,
+// the first one first on even rounds.
+func pair(ctx context.Context, round int, nk, ref func() (scanResult, error)) (scanResult, scanResult, error) {
+	var a, b scanResult
+	var err error
+	if round%2 == 0 {
+		if a, err = nk(); err == nil {
+			b, err = ref()
+		}
+	} else {
+		if b, err = ref(); err == nil {
+			a, err = nk()
+		}
+	}
+	return a, b, err
+}
+
+func (c *config) netkitArgs(out string, args ...string) []string {
+	return append([]string{c.bin, "scan", "--no-progress", "-oX", out}, args...)
+}
+
+func (c *config) nmapArgs(out string, args ...string) []string {
+	return append([]string{c.nmap, "-sT", "-n", "-oX", out}, args...)
+}
+
+// listen opens n listeners at random ports of addr (random among
+// [lo, hi]) in ns, and returns their ports.
+func listen(ns *netns.Net, addr netip.Addr, n, lo, hi int) ([]string, func(), error) {
+	var ls []net.Listener
+	closeAll := func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}
+	var ports []string
+	for len(ports) < n {
+		p := strconv.Itoa(lo + rand.IntN(hi-lo+1))
+		if slices.Contains(ports, p) {
+			continue
+		}
+		l, err := ns.ListenAccepting(net.JoinHostPort(addr.String(), p))
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, p)
+	}
+	return sortPorts(ports), closeAll, nil
+}
+
+func newNet(ctx context.Context, prefix string) (*netns.Net, error) {
+	ns, err := netns.Create(ctx, prefix)
+	if err != nil && ns != nil {
+		ns.Close()
+	}
+	return ns, err
+}
+
+func benchLoopback(ctx context.Context, c *config, w io.Writer) (summary, error) {
+	ns, err := newNet(ctx, "sbloop")
+	if err != nil {
+		return summary{}, err
+	}
+	defer ns.Close()
+	lo := netip.MustParseAddr("127.0.0.1")
+	ports, closeL, err := listen(ns, lo, c.listeners, 1, 65535)
+	if err != nil {
+		return summary{}, err
+	}
+	defer closeL()
+	want := answer{up: []string{"127.0.0.1"}, open: map[string][]string{"127.0.0.1": ports}}
+	dir, err := os.MkdirTemp("", "scanbench-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
+	s := summary{name: "loopback", ref: "nmap -sT -T5 -p-", goal: 0.5}
+	for r := range c.rounds {
+		nk, ref, err := pair(ctx, r,
+			func() (scanResult, error) {
+				return timeScan(ctx, ns, nil, c.netkitArgs(nkOut, "-p-", "-T5", "127.0.0.1"), nkOut)
+			},
+			func() (scanResult, error) {
+				return timeScan(ctx, ns, nil, c.nmapArgs(nmOut, "-Pn", "-p-", "-T5", "127.0.0.1"), nmOut)
+			})
+		if err != nil {
+			return s, err
+		}
+		s.add(w, r, nk, ref, want)
+	}
+	return s, nil
+}
+
+func benchFDLimit(ctx context.Context, c *config, w io.Writer) (summary, error) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		return summary{}, errors.New("prlimit (util-linux) is not installed")
+	}
+	ns, err := newNet(ctx, "sbfd")
+	if err != nil {
+		return summary{}, err
+	}
+	defer ns.Close()
+	lo := netip.MustParseAddr("127.0.0.1")
+	ports, closeL, err := listen(ns, lo, c.listeners, 1, 65535)
+	if err != nil {
+		return summary{}, err
+	}
+	defer closeL()
+	want := answer{up: []string{"127.0.0.1"}, open: map[string][]string{"127.0.0.1": ports}}
+	dir, err := os.MkdirTemp("", "scanbench-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	limOut, freeOut := filepath.Join(dir, "limited.xml"), filepath.Join(dir, "free.xml")
+	s := summary{name: "fdlimit", ref: "netkit, no lowered limit", goal: 1.5}
+	for r := range c.rounds {
+		nk, ref, err := pair(ctx, r,
+			func() (scanResult, error) {
+				return timeScan(ctx, ns, []string{prlimit, "--nofile=1024:1024"}, c.netkitArgs(limOut, "-p-", "-T5", "127.0.0.1"), limOut)
+			},
+			func() (scanResult, error) {
+				return timeScan(ctx, ns, nil, c.netkitArgs(freeOut, "-p-", "-T5", "127.0.0.1"), freeOut)
+			})
+		if err != nil {
+			return s, err
+		}
+		s.add(w, r, nk, ref, want)
+	}
+	return s, nil
+}
+
+// benchDropped scans the far host from this side of the veth.
+func benchDropped(ctx context.Context, c *config, w io.Writer) (summary, error) {
+	ns, err := newNet(ctx, "sbdrop")
+	if err != nil {
+		return summary{}, err
+	}
+	defer ns.Close()
+	if err := ns.ExecIn(ctx, "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "1:20000", "-j", "DROP"); err != nil {
+		return summary{}, err
+	}
+	ports, closeL, err := listen(ns, ns.Far, 10, 20001, 65535)
+	if err != nil {
+		return summary{}, err
+	}
+	defer closeL()
+	far := ns.Far.String()
+	want := answer{up: []string{far}, open: map[string][]string{far: ports}, filtered: map[string]int{far: 20000}}
+	dir, err := os.MkdirTemp("", "scanbench-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
+	s := summary{name: "dropped", ref: "nmap -sT -T4 -p-", goal: 0.2}
+	for r := range c.rounds {
+		nk, ref, err := pair(ctx, r,
+			func() (scanResult, error) {
+				return timeScan(ctx, nil, nil, c.netkitArgs(nkOut, "-p-", "-T4", far), nkOut)
+			},
+			func() (scanResult, error) {
+				return timeScan(ctx, nil, nil, c.nmapArgs(nmOut, "-Pn", "-p-", "-T4", far), nmOut)
+			})
+		if err != nil {
+			return s, err
+		}
+		s.add(w, r, nk, ref, want)
+	}
+	return s, nil
+}
+
+// benchSubnet scans a /24 from this side of the veth (with discovery): 30 far addresses, every other one with a few of the top 100
+// ports open.
+func benchSubnet(ctx context.Context, c *config, w io.Writer) (summary, error) {
+	ns, err := newNet(ctx, "sbnet")
+	if err != nil {
+		return summary{}, err
+	}
+	defer ns.Close()
+	var octets []byte
+	for o := byte(10); o < 40; o++ {
+		octets = append(octets, o)
+	}
+	addrs, err := ns.AddAddrs(ctx, octets...)
+	if err != nil {
+		return summary{}, err
+	}
+	want := answer{up: []string{ns.Far.String()}, open: map[string][]string{}}
+	var closers []func()
+	defer func() {
+		for _, f := range closers {
+			f()
+		}
+	}()
+	sets := [][]string{{"22"}, {"80", "443"}, {"8080"}, {"3389", "21"}, {"25", "53", "110"}}
+	for i, a := range addrs {
+		want.up = append(want.up, a.String())
+		if i%2 == 1 {
+			continue
+		}
+		set := sets[i/2%len(sets)]
+		for _, p := range set {
+			l, err := ns.ListenAccepting(net.JoinHostPort(a.String(), p))
+			if err != nil {
+				return summary{}, err
+			}
+			closers = append(closers, func() { l.Close() })
+		}
+		want.open[a.String()] = sortPorts(slices.Clone(set))
+	}
+	slices.Sort(want.up)
+	dir, err := os.MkdirTemp("", "scanbench-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
+	block, self := ns.Prefix.String(), ns.Near.String()
+	s := summary{name: "subnet", ref: "nmap -sT --top-ports 100 /24", goal: 0.5}
+	for r := range c.rounds {
+		nk, ref, err := pair(ctx, r,
+			func() (scanResult, error) {
+				return timeScan(ctx, nil, nil, c.netkitArgs(nkOut, "--top", "100", "--exclude", self, block), nkOut)
+			},
+			func() (scanResult, error) {
+				return timeScan(ctx, nil, nil, c.nmapArgs(nmOut, "--top-ports", "100", "--exclude", self, block), nmOut)
+			})
+		if err != nil {
+			return s, err
+		}
+		s.add(w, r, nk, ref, want)
+	}
+	return s, nil
+}
