@@ -99,10 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		sums = append(sums, s)
 	}
 	fmt.Fprintf(stdout, "\n%-9s %9s %9s %6s %6s %9s %7s  %s\n", "figure", "netkit", "ref", "ratio", "goal", "peak RSS", "stable", "reference")
+	missed := false
 	for _, s := range sums {
-		s.print(stdout)
+		missed = s.print(stdout) || missed
 	}
 	fmt.Fprintf(stdout, "load average %s\n", strings.Join(benchproc.LoadAvgs(), " "))
+	if missed {
+		return benchproc.ErrGoalMissed
+	}
 	return nil
 }
 
@@ -116,10 +120,18 @@ type summary struct {
 	stable, agreed bool
 }
 
-func (s summary) print(w io.Writer) {
+// print writes the figure's line and reports whether it missed its goal
+// (too slow, wrong, or not the same answer every round, or over 64 MB).
+func (s summary) print(w io.Writer) (missed bool) {
 	ok := "ok"
 	if median(s.ratios) > s.goal {
 		ok = "MISSED"
+	}
+	if s.peakRSS > 64<<10 {
+		ok = "MISSED: RSS over 64 MB"
+	}
+	if !s.stable {
+		ok = "UNSTABLE"
 	}
 	if !s.agreed {
 		ok = "WRONG"
@@ -127,6 +139,7 @@ func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "%-9s %8.2fs %8.2fs %6.2f %6.2f %7.1fMB %7v  %s (%s)\n", s.name,
 		medianD(s.netkit).Seconds(), medianD(s.other).Seconds(), median(s.ratios), s.goal,
 		float64(s.peakRSS)/1024, s.stable, s.ref, ok)
+	return ok != "ok"
 }
 
 func (s *summary) add(w io.Writer, round int, nk, ref scanResult, want answer) {
