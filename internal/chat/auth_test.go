@@ -61,7 +61,10 @@ func attr(r slog.Record, key string) string {
 func TestAuthGuessingBounded(t *testing.T) {
 	const token = "right-token-123"
 	log := &recordLog{msg: "wrong admin token"}
-	hub := NewHub(HubConfig{History: -1, Logger: slog.New(log)})
+	// The guard's clock stands still: on a slow machine the first wait
+	// (1 s) could otherwise end before a guesser's ninth line, the right
+	// token, is read, and that try would rightly be let through.
+	hub := NewHub(HubConfig{History: -1, Logger: slog.New(log), Clock: newFakeClock()})
 	addr, _ := startChat(t, &Handler{Hub: hub, AdminToken: token}, service.Limits{})
 	var admins, refusedLines atomic.Int64
 	var wg sync.WaitGroup
