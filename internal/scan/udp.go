@@ -7,11 +7,11 @@ func udpPayload(port uint16) []byte {
 	switch port {
 	case 53:
 		return dnsQuery
-	case 123:
+	case 123, 7723: // NTP; netkit's SNTP
 		return ntpRequest
 	case 7, 7707: // RFC 862 echo; netkit's UDP echo
 		return []byte("netkit scan\n")
-	case 37, 7703: // RFC 868 time: any datagram asks for the time
+	case 37, 7737: // RFC 868 time, and netkit's: any datagram asks for the time
 		return []byte{0}
 	}
 	return nil
