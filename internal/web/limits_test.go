@@ -54,6 +54,22 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 		}
 		close(next)
 	}()
+	// The server's count of open connections is watched throughout: it
+	// must never pass the address's limit.
+	limit := int64(service.DefaultMaxConnsPerIP)
+	var most atomic.Int64
+	watching, stopWatch := context.WithCancel(t.Context())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for watching.Err() == nil {
+			if n := int64(srv.OpenConns()); n > most.Load() {
+				most.Store(n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	began := time.Now()
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
@@ -76,8 +92,20 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, want := upgraded.Load(), int64(service.DefaultMaxConnsPerIP); got != want {
-		t.Errorf("%d upgrades from one address held, want its limit %d", got, want)
+	took := time.Since(began)
+	stopWatch()
+	<-watched
+	if n := most.Load(); n > limit {
+		t.Errorf("%d connections from one address open at once, over its limit %d", n, limit)
+	}
+	// An upgraded socket that does not join is closed after
+	// chat.DefaultWSJoinTimeout, which frees its place: only a run shorter
+	// than that must have let exactly the limit through.
+	switch got := upgraded.Load(); {
+	case got < limit:
+		t.Errorf("%d upgrades from one address, want its limit %d", got, limit)
+	case got > limit && took < chat.DefaultWSJoinTimeout:
+		t.Errorf("%d upgrades from one address held within %v, want its limit %d", got, took.Round(time.Millisecond), limit)
 	}
 	if got := refused.Load(); got != 1100-upgraded.Load() {
 		t.Errorf("%d of the %d over the limit answered 503; another got %v", got, 1100-upgraded.Load(), other.Load())
@@ -95,7 +123,12 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 	}
 	t.Logf("/healthz from 127.0.0.2 answered in %v", time.Since(start).Round(time.Millisecond))
 
-	// The address at its limit is told why, at once.
+	// The address at its limit is told why, at once (unless the run took
+	// so long that the first upgrades have met their join deadline).
+	if time.Since(began) >= chat.DefaultWSJoinTimeout-2*time.Second {
+		t.Logf("the run took %v: the first upgrades may be closed, so the address need not be at its limit", time.Since(began).Round(time.Millisecond))
+		return
+	}
 	resp, err = clientFrom("127.0.0.1").Get(base + "/healthz")
 	if err != nil {
 		t.Fatalf("/healthz from 127.0.0.1 at its limit: %v", err)
@@ -105,7 +138,6 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "too many connections from 127.0.0.1 (limit 256)") {
 		t.Errorf("at the limit: %s %q", resp.Status, body)
 	}
-
 }
 
 // TestUnjoinedWebSocketsCut checks that upgraded sockets that never join
