@@ -49,7 +49,7 @@ type scanFlags struct {
 const scanCmd = "netkit scan"
 
 func scanCommand(stdio IO) *command {
-	f := scanFlags{timing: scan.Normal, retries: -2}
+	f := scanFlags{timing: scan.Normal}
 	fs := flag.NewFlagSet(scanCmd, flag.ContinueOnError)
 	fs.StringVar(&f.ports, "p", "", "`PORTS` to scan: 22,80,1000-2000, - for all, U:53,T:80 with --udp (default: the top 1000)")
 	fs.BoolFunc("p-", "scan every port, 1-65535 (as -p -)", func(string) error { f.ports = "-"; return nil })
@@ -65,7 +65,7 @@ func scanCommand(stdio IO) *command {
 	for level := range 6 {
 		fs.BoolFunc("T"+strconv.Itoa(level), timingHelp[level], func(string) error { f.timing = level; return nil })
 	}
-	fs.IntVar(&f.retries, "retries", -2, "probe a silent port `N` more times before calling it filtered (default 2; a refusal is never retried)")
+	fs.IntVar(&f.retries, "retries", 2, "probe a silent port `N` more times before calling it filtered (a refusal is never retried)")
 	fs.DurationVar(&f.minRTT, "min-rtt", 0, "least time to wait for an answer, whatever the measured round trip (default from -T)")
 	fs.DurationVar(&f.maxRTT, "max-rtt", 0, "most time to wait for an answer (default from -T)")
 	fs.DurationVar(&f.initRTT, "initial-rtt", 0, "time to wait before any round trip is measured (default from -T)")
@@ -135,7 +135,6 @@ func (f *scanFlags) scanner() (*scan.Scanner, error) {
 		return nil, scanUsage("%v", err)
 	}
 	switch {
-	case f.retries == -2:
 	case f.retries < 0:
 		return nil, scanUsage("--retries %d: want 0 or more", f.retries)
 	case f.retries == 0:
@@ -224,7 +223,7 @@ func (f *scanFlags) targetSpecs(stdin io.Reader, args []string) ([]string, error
 		if f.inputList != "-" {
 			file, err := os.Open(f.inputList)
 			if err != nil {
-				return nil, scanUsage("--iL: %v", err)
+				return nil, scanUsage("-iL: %v", err)
 			}
 			defer file.Close()
 			r = file
@@ -235,7 +234,7 @@ func (f *scanFlags) targetSpecs(stdin io.Reader, args []string) ([]string, error
 			specs = append(specs, strings.Fields(line)...)
 		}
 		if err := sc.Err(); err != nil {
-			return nil, scanUsage("--iL %s: %v", f.inputList, err)
+			return nil, scanUsage("-iL %s: %v", f.inputList, err)
 		}
 	}
 	if len(specs) == 0 {
@@ -370,13 +369,13 @@ func openScanOutputs(stdio IO, f *scanFlags) (scanOutputs, func(), error) {
 	}
 	var err error
 	if f.grepable != "" {
-		if outs.grepable, err = open("--oG", f.grepable); err != nil {
+		if outs.grepable, err = open("-oG", f.grepable); err != nil {
 			closeAll()
 			return outs, nil, err
 		}
 	}
 	if f.xmlOut != "" {
-		if outs.xml, err = open("--oX", f.xmlOut); err != nil {
+		if outs.xml, err = open("-oX", f.xmlOut); err != nil {
 			closeAll()
 			return outs, nil, err
 		}

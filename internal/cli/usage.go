@@ -51,12 +51,20 @@ func usagef(format string, a ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, a...)}
 }
 
-// flagRef spells a flag as --help does: -q for one letter, --name otherwise.
+// flagRef spells a flag as --help does: -q for one letter, --name
+// otherwise, but for the scanner's flags that nmap spells with one dash
+// (-Pn, -sn, -T4, -oG, -oX, -iL, -p-), as its users type them.
 func flagRef(name string) string {
-	if len(name) == 1 {
+	if len(name) == 1 || nmapFlags[name] {
 		return "-" + name
 	}
 	return "--" + name
+}
+
+// nmapFlags are the flags of netkit scan spelt as nmap spells them.
+var nmapFlags = map[string]bool{
+	"Pn": true, "sn": true, "oG": true, "oX": true, "iL": true, "p-": true,
+	"T0": true, "T1": true, "T2": true, "T3": true, "T4": true, "T5": true,
 }
 
 // goFlagName finds the flag package's spelling of a flag (-timeout) in its
