@@ -491,6 +491,21 @@ func (l *loop) finish(fd int, err error, now int64) {
 	l.release(fd)
 }
 
+// retime gives every probe in flight, all of them sent before the loop's
+// first round-trip sample and so given the initial timeout, the timeout
+// that sample makes, as nmap's group timing does: discovery of a /24
+// then waits about a round trip, not a whole initial timeout, on each
+// address nobody holds. The deadlines already queued go stale or are
+// met by then.
+func (l *loop) retime() {
+	for fd := range l.slots {
+		s := &l.slots[fd]
+		if s.used {
+			l.deadlines.push(deadline{at: s.sent + l.timeout(s.host), fd: int32(fd), gen: s.gen})
+		}
+	}
+}
+
 // account updates the host's timing and window for an answer.
 func (l *loop) account(s slot, now int64, answered bool) {
 	if !answered {
@@ -498,8 +513,12 @@ func (l *loop) account(s slot, now int64, answered bool) {
 	}
 	h := &l.hosts[s.host]
 	sample := now - s.sent
+	first := l.group.samples == 0
 	h.rtt.add(sample)
 	l.group.add(sample)
+	if first {
+		l.retime()
+	}
 	if s.tries > 1 {
 		// A retry was answered: the first probe or its answer was lost.
 		h.ssthresh = max(h.cwnd/2, float64(min(l.t.InitialWindow, 4)))
