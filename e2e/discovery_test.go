@@ -19,6 +19,7 @@ type netnsPair struct {
 	a, b  string // namespace names
 	addrA string // the address in a
 	addrB string
+	devA  string // a's end of the veth pair
 }
 
 func newNetnsPair(t *testing.T) *netnsPair {
@@ -33,6 +34,7 @@ func newNetnsPair(t *testing.T) *netnsPair {
 	id := os.Getpid() % 100000
 	p := &netnsPair{ip: ip, a: fmt.Sprintf("msg-a%d", id), b: fmt.Sprintf("msg-b%d", id), addrA: "10.242.42.1", addrB: "10.242.42.2"}
 	va, vb := fmt.Sprintf("msg-va%d", id), fmt.Sprintf("msg-vb%d", id)
+	p.devA = va
 	must := func(args ...string) {
 		t.Helper()
 		r := run(t, command{path: ip, args: args})
@@ -70,7 +72,13 @@ func (p *netnsPair) in(ns string, c command) command {
 // serve starts netkit serve on every interface of namespace ns.
 func (p *netnsPair) serve(t *testing.T, ns, keyFile string) *server {
 	t.Helper()
-	c := p.in(ns, netkitCmd(t, "serve", "--host", "0.0.0.0", "--random-ports", "--only", "web,msg", "--key-file", keyFile, "--data", t.TempDir()))
+	return p.serveOn(t, ns, "0.0.0.0", keyFile)
+}
+
+// serveOn starts netkit serve on address host of namespace ns.
+func (p *netnsPair) serveOn(t *testing.T, ns, host, keyFile string) *server {
+	t.Helper()
+	c := p.in(ns, netkitCmd(t, "serve", "--host", host, "--random-ports", "--only", "web,msg", "--key-file", keyFile, "--data", t.TempDir()))
 	proc := start(t, c)
 	s := &server{proc: proc, addrs: map[string]string{}}
 	want := []string{"web/http", "msg/udp"}
