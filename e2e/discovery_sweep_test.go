@@ -42,6 +42,16 @@ func TestDiscoverySweep(t *testing.T) {
 	decoy.waitLine(t, "decoys ready", func(l string) bool { return l == "ready" })
 	defer decoy.stdin.Close()
 
+	// While multicast passes, mDNS gives each server the address it is
+	// bound to, not the interface's first one.
+	r := run(t, p.in(p.b, netkitCmd(t, "discover", "--timeout", "1500ms", "--json", "--key-file", keyFile)))
+	r.wantCode(t, 0)
+	for _, want := range []string{`"addr":"` + p.addrA + ":" + port + `"`, `"addr":"` + other + ":" + port2 + `"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("discover: %q, want %s", r.stdout, want)
+		}
+	}
+
 	// Multicast dropped on the client's side, both ways: mDNS hears
 	// nothing.
 	ip6tables := peer(t, "ip6tables")
@@ -52,7 +62,7 @@ func TestDiscoverySweep(t *testing.T) {
 		r := run(t, p.in(p.b, command{path: rule.tool, args: []string{"-A", rule.chain, "-d", rule.dst, "-j", "DROP"}}))
 		r.wantCode(t, 0)
 	}
-	r := run(t, p.in(p.b, netkitCmd(t, "discover", "--timeout", "700ms", "--key-file", keyFile)))
+	r = run(t, p.in(p.b, netkitCmd(t, "discover", "--timeout", "700ms", "--key-file", keyFile)))
 	r.wantCode(t, 1)
 	if !strings.Contains(r.stderr, "--sweep 10.242.42.0/24") {
 		t.Errorf("discover with multicast dropped: %q, want a hint to sweep 10.242.42.0/24", r.stderr)
