@@ -150,6 +150,19 @@ func TestDiscovery(t *testing.T) {
 		}
 	})
 
+	t.Run("several verified, no terminal", func(t *testing.T) {
+		// A second server under our key: --discover cannot ask which
+		// without a terminal, and lists both.
+		twin := p.serve(t, p.a, keyFile)
+		_, twinPort, _ := strings.Cut(twin.addr(t, "web/http"), "]:")
+		r := run(t, p.in(p.b, netkitCmd(t, "msg", "--discover", "--key-file", keyFile, "ping")))
+		r.wantCode(t, 1)
+		if !strings.Contains(r.stderr, "2 servers answered") || !strings.Contains(r.stderr, p.addrA+":"+webPort) || !strings.Contains(r.stderr, p.addrA+":"+twinPort) {
+			t.Errorf("two verified servers, stdin not a terminal: %q", r.stderr)
+		}
+		twin.stop()
+	})
+
 	t.Run("python-zeroconf finds netkit", func(t *testing.T) {
 		py := debianPython(t, "zeroconf")
 		script, _ := filepath.Abs(filepath.Join("testdata", "zc_browse.py"))
