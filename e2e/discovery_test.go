@@ -150,7 +150,7 @@ func TestDiscovery(t *testing.T) {
 		}
 	})
 
-	t.Run("several verified, no terminal", func(t *testing.T) {
+	t.Run("several verified", func(t *testing.T) {
 		// A second server under our key: --discover cannot ask which
 		// without a terminal, and lists both.
 		twin := p.serve(t, p.a, keyFile)
@@ -159,6 +159,24 @@ func TestDiscovery(t *testing.T) {
 		r.wantCode(t, 1)
 		if !strings.Contains(r.stderr, "2 servers answered") || !strings.Contains(r.stderr, p.addrA+":"+webPort) || !strings.Contains(r.stderr, p.addrA+":"+twinPort) {
 			t.Errorf("two verified servers, stdin not a terminal: %q", r.stderr)
+		}
+		// On a terminal it asks which, and talks to the one picked.
+		c := p.in(p.b, netkitCmd(t, "msg", "--discover", "--key-file", keyFile, "--json", "handshake"))
+		pane := newTmuxPane(t, c.path+" "+strings.Join(c.args, " ")+"; echo EXIT=$?; sleep 600", c.env)
+		screen := pane.waitFor("the question", func(s string) bool { return strings.Contains(s, "which one?") })
+		line := ""
+		for l := range strings.SplitSeq(screen, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "2) ") {
+				line = l
+			}
+		}
+		pane.run("send-keys", "-t", "t", "2", "Enter")
+		screen = pane.waitFor("the answer", func(s string) bool { return strings.Contains(s, "EXIT=") })
+		screen = strings.ReplaceAll(screen, "\n", "") // the pane wraps the JSON line
+		_, picked, _ := strings.Cut(line, p.addrA+":")
+		picked, _, _ = strings.Cut(picked, " ")
+		if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, `"reply_to"`) || picked == "" || !strings.Contains(screen, `"web":`+picked) {
+			t.Errorf("picking 2) (port %q) on a terminal:\n%s", picked, screen)
 		}
 		twin.stop()
 	})
