@@ -19,6 +19,7 @@ type netnsPair struct {
 	a, b  string // namespace names
 	addrA string // the address in a
 	addrB string
+	devA  string // a's end of the veth pair
 }
 
 func newNetnsPair(t *testing.T) *netnsPair {
@@ -33,6 +34,7 @@ func newNetnsPair(t *testing.T) *netnsPair {
 	id := os.Getpid() % 100000
 	p := &netnsPair{ip: ip, a: fmt.Sprintf("msg-a%d", id), b: fmt.Sprintf("msg-b%d", id), addrA: "10.242.42.1", addrB: "10.242.42.2"}
 	va, vb := fmt.Sprintf("msg-va%d", id), fmt.Sprintf("msg-vb%d", id)
+	p.devA = va
 	must := func(args ...string) {
 		t.Helper()
 		r := run(t, command{path: ip, args: args})
@@ -70,7 +72,13 @@ func (p *netnsPair) in(ns string, c command) command {
 // serve starts netkit serve on every interface of namespace ns.
 func (p *netnsPair) serve(t *testing.T, ns, keyFile string) *server {
 	t.Helper()
-	c := p.in(ns, netkitCmd(t, "serve", "--host", "0.0.0.0", "--random-ports", "--only", "web,msg", "--key-file", keyFile, "--data", t.TempDir()))
+	return p.serveOn(t, ns, "0.0.0.0", keyFile)
+}
+
+// serveOn starts netkit serve on address host of namespace ns.
+func (p *netnsPair) serveOn(t *testing.T, ns, host, keyFile string) *server {
+	t.Helper()
+	c := p.in(ns, netkitCmd(t, "serve", "--host", host, "--random-ports", "--only", "web,msg", "--key-file", keyFile, "--data", t.TempDir()))
 	proc := start(t, c)
 	s := &server{proc: proc, addrs: map[string]string{}}
 	want := []string{"web/http", "msg/udp"}
@@ -140,6 +148,37 @@ func TestDiscovery(t *testing.T) {
 		if !strings.Contains(r.stderr, "not chosen") || !strings.Contains(r.stderr, "unverified") {
 			t.Errorf("third key: %q", r.stderr)
 		}
+	})
+
+	t.Run("several verified", func(t *testing.T) {
+		// A second server under our key: --discover cannot ask which
+		// without a terminal, and lists both.
+		twin := p.serve(t, p.a, keyFile)
+		_, twinPort, _ := strings.Cut(twin.addr(t, "web/http"), "]:")
+		r := run(t, p.in(p.b, netkitCmd(t, "msg", "--discover", "--key-file", keyFile, "ping")))
+		r.wantCode(t, 1)
+		if !strings.Contains(r.stderr, "2 servers answered") || !strings.Contains(r.stderr, p.addrA+":"+webPort) || !strings.Contains(r.stderr, p.addrA+":"+twinPort) {
+			t.Errorf("two verified servers, stdin not a terminal: %q", r.stderr)
+		}
+		// On a terminal it asks which, and talks to the one picked.
+		c := p.in(p.b, netkitCmd(t, "msg", "--discover", "--key-file", keyFile, "--json", "handshake"))
+		pane := newTmuxPane(t, c.path+" "+strings.Join(c.args, " ")+"; echo EXIT=$?; sleep 600", c.env)
+		screen := pane.waitFor("the question", func(s string) bool { return strings.Contains(s, "which one?") })
+		line := ""
+		for l := range strings.SplitSeq(screen, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "2) ") {
+				line = l
+			}
+		}
+		pane.run("send-keys", "-t", "t", "2", "Enter")
+		screen = pane.waitFor("the answer", func(s string) bool { return strings.Contains(s, "EXIT=") })
+		screen = strings.ReplaceAll(screen, "\n", "") // the pane wraps the JSON line
+		_, picked, _ := strings.Cut(line, p.addrA+":")
+		picked, _, _ = strings.Cut(picked, " ")
+		if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, `"reply_to"`) || picked == "" || !strings.Contains(screen, `"web":`+picked) {
+			t.Errorf("picking 2) (port %q) on a terminal:\n%s", picked, screen)
+		}
+		twin.stop()
 	})
 
 	t.Run("python-zeroconf finds netkit", func(t *testing.T) {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -427,4 +429,85 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMsgKeyNeverShown: with logging at debug, a server taking its keys
+// from NETKIT_KEY and a client using them print neither key nor either
+// half of it (raw or in base64), in any output or in --help; and a UDP
+// datagram that does not verify is logged at debug, without an answer.
+func TestMsgKeyNeverShown(t *testing.T) {
+	_, key := msgKey(t)
+	_, old := msgKey(t)
+	keys := key + "," + old
+	c := netkitCmd(t, "serve", "--random-ports", "--only", "web,msg", "--log-level", "debug", "--data", t.TempDir())
+	c.env = append(c.env, "NETKIT_KEY="+keys)
+	p := start(t, c)
+	srv := &server{proc: p, addrs: map[string]string{}}
+	if _, err := p.stdout.wait(p.exited, startTimeout, func(line string) bool {
+		srv.parseTableLine(line)
+		return srv.has("web/http") && srv.has("msg/udp")
+	}); err != nil {
+		t.Fatalf("%s: %v\n%s", c, err, p.stderr)
+	}
+	var outs []string
+	for _, via := range []string{"http", "udp", "ws"} {
+		to := srv.addr(t, "web/http")
+		if via == "udp" {
+			to = srv.addr(t, "msg/udp")
+		}
+		mc := netkitCmd(t, "msg", "--via", via, "--to", to, "handshake", "--json")
+		mc.env = append(mc.env, "NETKIT_KEY="+keys)
+		r := run(t, mc)
+		r.wantCode(t, 0)
+		outs = append(outs, r.stdout, r.stderr)
+	}
+	conn, err := net.Dial("udp", srv.addr(t, "msg/udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("gAAAAABnot-a-token"))
+	conn.Close()
+	p.stderr.wait(p.exited, startTimeout, func(l string) bool { return strings.Contains(l, "message refused") && strings.Contains(l, "udp") })
+	for _, args := range [][]string{{"serve", "--help"}, {"msg", "--help"}, {"msg", "serve", "--help"}, {"discover", "--help"}} {
+		hc := netkitCmd(t, args...)
+		hc.env = append(hc.env, "NETKIT_KEY="+keys)
+		r := run(t, hc)
+		outs = append(outs, r.stdout, r.stderr)
+	}
+	p.stop()
+	if !strings.Contains(p.stderr.String(), "message refused") {
+		t.Errorf("the refused datagram was not logged at debug:\n%s", p.stderr)
+	}
+	outs = append(outs, p.stdout.String(), p.stderr.String())
+	all := strings.Join(outs, "\n")
+	for _, k := range []string{key, old} {
+		raw, err := base64.URLEncoding.DecodeString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{k, k[:22], k[22:40], base64.RawURLEncoding.EncodeToString(raw[:16]), base64.RawURLEncoding.EncodeToString(raw[16:]), base64.StdEncoding.EncodeToString(raw), hex.EncodeToString(raw[:16]), hex.EncodeToString(raw[16:])} {
+			if strings.Contains(all, secret) {
+				t.Errorf("%q (from a key) shown in the output", secret)
+			}
+		}
+	}
+	srv.checkRace()
+}
+
+// TestMsgServeAlone: netkit msg serve runs the UDP msg service by itself
+// and answers every request type.
+func TestMsgServeAlone(t *testing.T) {
+	keyFile, _ := msgKey(t)
+	srv := startServer(t, "", []string{"msg/udp"}, "msg", "serve", "--listen", "127.0.0.1:0", "--key-file", keyFile)
+	if len(srv.addrs) != 1 {
+		t.Errorf("msg serve runs %v, want the msg service alone", srv.addrs)
+	}
+	for _, typ := range []string{"handshake", "ping", "time", "echo", "broadcast"} {
+		r := netkit(t, "", "msg", "--via", "udp", "--to", srv.addr(t, "msg/udp"), "--key-file", keyFile, "--json", typ, `"x"`)
+		r.wantCode(t, 0)
+		if !strings.Contains(r.stdout, `"type":"reply"`) {
+			t.Errorf("%s: %q", typ, r.stdout)
+		}
+	}
+	srv.checkRace()
 }

@@ -114,6 +114,13 @@ func TestUsageErrors(t *testing.T) {
 		{"echo", "serve", "--listen", "nope"},
 		{"time", "serve", "--sntp", "127.0.0.1:x"},
 		{"version", "extra"},
+		{"discover", "--sweep", "10.0.0.0/33"},
+		{"discover", "--sweep", "10.0.0.0/16"},
+		{"discover", "--sweep", "10.0.0.0/24", "--max-hosts", "100"},
+		{"discover", "--sweep", "10.0.0.0/24", "--max-hosts", "0"},
+		{"discover", "--sweep", "10.0.0.0/24", "--port", "x"},
+		{"discover", "--sweep", ","},
+		{"discover", "--port", "7700"},
 	}
 	for _, args := range tests {
 		_, _, err := run(t, "", args...)
@@ -336,5 +343,28 @@ func TestTLSClients(t *testing.T) {
 func TestExitCode(t *testing.T) {
 	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != 1 || ExitCode(&UsageError{Cmd: "c", Err: errors.New("x")}) != 2 {
 		t.Error("exit codes wrong")
+	}
+}
+
+// TestDiscoverSweepUsage: a bad block or one over --max-hosts is a usage
+// error that names what was wrong, before any key is needed or any
+// packet sent.
+func TestDiscoverSweepUsage(t *testing.T) {
+	t.Setenv("NETKIT_KEY", "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sweep", "10.0.0.0/33"}, `"/33" is not a prefix length`},
+		{[]string{"--sweep", "10.0.0.0/24", "--max-hosts", "100"}, "more than 100 addresses"},
+		{[]string{"--sweep", "10.0.0.0/16"}, "more than 1024 addresses"},
+		{[]string{"--sweep", "10.0.0.1", "--port", "0-x"}, "--port"},
+		{[]string{"--port", "7700"}, "go with --sweep"},
+	}
+	for _, tt := range tests {
+		_, _, err := run(t, "", append([]string{"discover"}, tt.args...)...)
+		if ExitCode(err) != 2 || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: exit %d (%v), want 2 saying %q", tt.args, ExitCode(err), err, tt.want)
+		}
 	}
 }

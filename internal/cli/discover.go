@@ -20,22 +20,29 @@ import (
 )
 
 type discoverFlags struct {
-	timeout time.Duration
-	json    bool
-	first   bool
-	keyFile string
+	timeout    time.Duration
+	timeoutSet bool
+	json       bool
+	first      bool
+	keyFile    string
+	sweep      string
+	port       string
+	maxHosts   int
 }
 
 func discoverCommand(stdio IO) *command {
 	var f discoverFlags
 	fs := flag.NewFlagSet("netkit discover", flag.ContinueOnError)
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "listen for answers this long")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "listen for answers this long (with --sweep: the whole sweep, default 5s)")
 	fs.BoolVar(&f.json, "json", false, "print each server as a JSON line")
 	fs.BoolVar(&f.first, "first", false, "stop at the first server (the first verified one when a key is set)")
 	fs.StringVar(&f.keyFile, "key-file", "", "message keys from `FILE`, to verify the servers' records (default $NETKIT_KEY)")
+	fs.StringVar(&f.sweep, "sweep", "", "where multicast is blocked: TCP-sweep the web port across `CIDR` (10.0.0.0/24, ranges as netkit scan takes them; comma-separated) and confirm each hit with a msg handshake (needs the key)")
+	fs.StringVar(&f.port, "port", strconv.Itoa(webPort()), "with --sweep: the web `PORTS` to sweep (as netkit scan -p)")
+	fs.IntVar(&f.maxHosts, "max-hosts", defaultSweepMaxHosts, "with --sweep: refuse blocks of more than `N` addresses")
 	return &command{
 		name:    "discover",
-		usage:   "discover [--timeout 2s] [--first] [--json] [flags]",
+		usage:   "discover [--timeout 2s] [--first] [--json] [--sweep CIDR] [flags]",
 		summary: "find netkit servers on the local network (DNS-SD over multicast DNS, _netkit._tcp)",
 		help: `
 Each server is printed as soon as it answers. With a message key (--key-file
@@ -43,9 +50,18 @@ or $NETKIT_KEY) each record's HMAC is checked: "verified" servers hold the
 same key; "unverified" ones only claim to be netkit and are never chosen by
 --discover; "unsigned" ones advertise no key.
 
+Where multicast does not pass (another subnet, a switch or a firewall that
+drops it), --sweep CIDR connects to the web port (--port, default 7700) of
+every address of the block, and sends a msg handshake to each port that
+accepts: a server that answers under your key is "verified", one that
+refuses the key as netkit does is "unverified", anything else is not
+listed. It needs the message key, and lasts at most --timeout (5s unless
+given).
+
 Examples:
   netkit discover
   netkit discover --first --json
+  netkit discover --sweep 192.168.1.0/24 --key-file msg.key
   netkit msg --discover ping`,
 		flags:   fs,
 		maxArgs: 0,
@@ -53,12 +69,22 @@ Examples:
 			if f.timeout <= 0 {
 				return usagef("--timeout %v: want a positive duration", f.timeout)
 			}
+			f.timeoutSet = isSet(fs, "timeout")
+			if f.sweep == "" && (isSet(fs, "port") || isSet(fs, "max-hosts")) {
+				return usagef("--port and --max-hosts go with --sweep")
+			}
+			if f.maxHosts <= 0 {
+				return usagef("--max-hosts %d: want a positive number", f.maxHosts)
+			}
 			if f.keyFile != "" {
 				return checkReadable("key-file", f.keyFile)
 			}
 			return nil
 		},
 		run: func(ctx context.Context, _ []string) error {
+			if f.sweep != "" {
+				return runSweep(ctx, stdio, &f)
+			}
 			keys, err := optionalKeys(f.keyFile)
 			if err != nil {
 				return err
@@ -77,7 +103,7 @@ Examples:
 				return fmt.Errorf("discovery: %w", err)
 			}
 			if n == 0 {
-				return fmt.Errorf("no netkit server answered within %v (is one running with --host 0.0.0.0 on this network? where multicast is blocked, try --sweep)", f.timeout)
+				return fmt.Errorf("no netkit server answered within %v (is one running with --host 0.0.0.0 on this network? where multicast is blocked, sweep for it: netkit discover --sweep %s --key-file FILE)", f.timeout, sweepHint())
 			}
 			return nil
 		},
@@ -109,7 +135,10 @@ type serviceJSON struct {
 	PublicKey    string            `json:"public_key,omitempty"`
 	Verification string            `json:"verification"`
 	ElapsedMS    float64           `json:"elapsed_ms"`
-	TXT          map[string]string `json:"txt"`
+	TXT          map[string]string `json:"txt,omitempty"`
+	// From a sweep: the transports the handshake named, and "sweep".
+	Transports []string `json:"transports,omitempty"`
+	FoundBy    string   `json:"found_by,omitempty"`
 }
 
 func msgAddr(s discovery.Service) string {

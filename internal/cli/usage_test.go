@@ -56,6 +56,7 @@ var badValues = map[string][]string{
 	"room":              {"a b"},
 	"resume":            {"a b"},
 	"auto":              {"lizard"},
+	"sweep":             {"10.0.0.0/33", "10.0.0.0/8", ","},
 }
 
 // Impairment flags: every one takes a number with a unit.

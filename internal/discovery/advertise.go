@@ -71,7 +71,7 @@ func (a *Advertiser) Start() error {
 	for _, ifi := range ifs {
 		byIndex[ifi.Index] = ifi
 	}
-	r := &responder{in: &a.Instance, ifs: byIndex, logger: logger, c4: c4, c6: c6}
+	r := &responder{in: &a.Instance, ifs: byIndex, only: a.Only, logger: logger, c4: c4, c6: c6}
 	if c4 != nil {
 		wg.Go(func() { r.serve(ctx, c4.read) })
 	}
@@ -110,6 +110,7 @@ func (a *Advertiser) Close() error {
 type responder struct {
 	in     *Instance
 	ifs    map[int]net.Interface
+	only   func(netip.Addr) bool
 	logger *slog.Logger
 	c4     *conn4
 	c6     *conn6
@@ -163,7 +164,24 @@ func (r *responder) serve(ctx context.Context, read func([]byte) (packet, error)
 // can use: IPv4 ones for IPv4 queries, IPv6 ones for IPv6 queries, and
 // each family's too when the interface has them (RFC 6762 section 6.2).
 func (r *responder) addrsFor(ifi net.Interface, _ bool) []netip.Addr {
-	return ifaceAddrs(ifi)
+	return r.addrs(ifi)
+}
+
+// addrs lists the addresses of ifi the servers listen on: all of them
+// for servers on 0.0.0.0 or ::, else only those Only accepts (a server
+// bound to one of an interface's addresses is not on the others).
+func (r *responder) addrs(ifi net.Interface) []netip.Addr {
+	as := ifaceAddrs(ifi)
+	if r.only == nil {
+		return as
+	}
+	out := as[:0]
+	for _, a := range as {
+		if r.only(a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (r *responder) send(v6 bool, b []byte, ifIndex int, to netip.AddrPort) {
@@ -182,7 +200,7 @@ func (r *responder) send(v6 bool, b []byte, ifIndex int, to netip.AddrPort) {
 
 func (r *responder) multicastAll(ttl uint32) {
 	for _, ifi := range r.ifs {
-		b, err := Response(r.in, ifaceAddrs(ifi), ttl, 0, nil)
+		b, err := Response(r.in, r.addrs(ifi), ttl, 0, nil)
 		if err != nil {
 			continue
 		}
