@@ -16,7 +16,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +40,7 @@ type options struct {
 	bin        string
 	serverArgs string
 	asJSON     bool
+	pprofDir   string
 	goalP99    time.Duration
 	goalKiB    float64
 }
@@ -55,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bin, "bin", "", "netkit binary to run (default: go build ./cmd/netkit)")
 	fs.StringVar(&o.serverArgs, "server-args", "", "extra arguments for 'netkit rps serve', space-separated")
 	fs.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
+	fs.StringVar(&o.pprofDir, "pprof", "", "run nkprof (netkit plus pprof) and save a CPU profile of each run's play, and a heap profile with every game in play, into `DIR`")
 	fs.DurationVar(&o.goalP99, "goal-p99", 50*time.Millisecond, "goal: 99th percentile of move-to-result latency")
 	fs.Float64Var(&o.goalKiB, "goal-kib", 20, "goal: server RSS per connected player, in KiB")
 	fs.Usage = func() {
@@ -74,6 +78,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, benchproc.Usagef("-games %d: want 1 or more", o.games)
 	case o.runs < 1:
 		return nil, benchproc.Usagef("-runs %d: want 1 or more", o.runs)
+	case o.pprofDir != "" && o.bin != "":
+		return nil, benchproc.Usagef("-pprof builds nkprof: leave out -bin")
 	case o.timeout <= 0:
 		return nil, benchproc.Usagef("-timeout %v: want a positive duration", o.timeout)
 	}
@@ -92,18 +98,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	bin := o.bin
 	if bin == "" {
+		pkg, name := "./cmd/netkit", "netkit"
+		if o.pprofDir != "" {
+			pkg, name = "./bench/nkprof", "nkprof"
+		}
 		dir, err := os.MkdirTemp("", "rpsload")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if bin, err = benchproc.Build(ctx, "./cmd/netkit", dir, "netkit"); err != nil {
+		if bin, err = benchproc.Build(ctx, pkg, dir, name); err != nil {
 			return err
 		}
 	}
 	var runs []report
 	for i := range o.runs {
-		r, err := oneRun(ctx, o, bin)
+		r, err := oneRun(ctx, o, bin, i+1)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -144,9 +154,9 @@ func serverArgs(o *options) []string {
 }
 
 // oneRun starts a server, plays the load against it, and stops it.
-func oneRun(ctx context.Context, o *options, bin string) (report, error) {
+func oneRun(ctx context.Context, o *options, bin string, run int) (report, error) {
 	r := report{Games: o.games, Players: 2 * o.games, ThinkMS: float64(o.think) / 1e6, LoadBefore: strings.Join(benchproc.LoadAvgs(), " ")}
-	srv, addr, _, err := benchproc.StartNetkit(ctx, bin, serverArgs(o), nil, "rps", 30*time.Second)
+	srv, addr, pprof, err := benchproc.StartNetkit(ctx, bin, serverArgs(o), nil, "rps", 30*time.Second)
 	if err != nil {
 		return r, err
 	}
@@ -163,6 +173,8 @@ func oneRun(ctx context.Context, o *options, bin string) (report, error) {
 	peak := int64(0)
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
+	var profiled sync.WaitGroup
+	defer profiled.Wait()
 	var cpuHeld, selfHeld time.Duration
 	var machineHeld benchproc.MachineCPU
 	ph := phases{held: func() {
@@ -172,6 +184,19 @@ func oneRun(ctx context.Context, o *options, bin string) (report, error) {
 			r.Threads = m.Threads
 		}
 		cpuHeld, _ = benchproc.CPUTime(srv.PID)
+		if pprof != "" && o.pprofDir != "" {
+			prefix := filepath.Join(o.pprofDir, fmt.Sprintf("run%d-", run))
+			if err := fetch(ctx, pprof+"/debug/pprof/heap", prefix+"heap.pprof"); err != nil {
+				fmt.Fprintf(os.Stderr, "rpsload: heap profile: %v\n", err)
+			}
+			profiled.Add(1)
+			go func() {
+				defer profiled.Done()
+				if err := fetch(ctx, pprof+"/debug/pprof/profile?seconds=5", prefix+"cpu.pprof"); err != nil {
+					fmt.Fprintf(os.Stderr, "rpsload: CPU profile: %v\n", err)
+				}
+			}()
+		}
 		selfHeld = benchproc.SelfCPU()
 		machineHeld = benchproc.ReadMachineCPU()
 		go func() {
@@ -208,6 +233,31 @@ func oneRun(ctx context.Context, o *options, bin string) (report, error) {
 	r.ServerAlive = srv.Alive()
 	r.LoadAfter = strings.Join(benchproc.LoadAvgs(), " ")
 	return r, nil
+}
+
+// fetch saves what url answers into path.
+func fetch(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func sleep(ctx context.Context, d time.Duration) {
