@@ -104,10 +104,12 @@ func TestRPSBrowser(t *testing.T) {
 	)
 	page.waitText(t, "status", "connected as webplayer")
 	page.waitText(t, "round", "waiting for an opponent (1 waiting, you included)…")
+	wantMetrics(t, curl, web, map[string]string{"netkit_rps_players_waiting": "1", "netkit_rps_games_started_total": "0"})
 
 	bot := start(t, netkitCmd(t, "rps", srv.addr(t, "rps/tcp"), "--name", "bot", "--auto", "rock"))
 	page.waitText(t, "opponent", "bot")
 	page.waitLog(t, "you play bot, first to 3 wins")
+	wantMetrics(t, curl, web, map[string]string{"netkit_rps_players_waiting": "0", "netkit_rps_games_started_total": "1", "netkit_rps_games_in_play": "1"})
 
 	type round struct {
 		mv, outcome string
@@ -192,6 +194,11 @@ func TestRPSBrowser(t *testing.T) {
 		t.Errorf("standings.json: %s, want webplayer 1 won above bot 1 lost", body)
 	}
 
+	wantMetrics(t, curl, web, map[string]string{
+		"netkit_rps_games_started_total": "1", "netkit_rps_games_finished_total": "1", "netkit_rps_games_in_play": "0",
+		"netkit_rps_players_waiting": "0", `netkit_rps_games_forfeited_total{reason="disconnected"}`: "0",
+	})
+
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -201,4 +208,25 @@ func TestRPSBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot of the rps page after the game: %s", shot)
+}
+
+// wantMetrics fails the test unless /metrics on web has each series of
+// want at its value.
+func wantMetrics(t *testing.T, curl, web string, want map[string]string) {
+	t.Helper()
+	status, _, body := curlGet(t, curl, web+"/metrics")
+	if status != 200 {
+		t.Fatalf("/metrics: status %d", status)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(body, "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(k, "#") {
+			got[k] = v
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("/metrics: %s = %q, want %q", k, got[k], v)
+		}
+	}
 }
