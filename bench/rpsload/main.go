@@ -189,6 +189,13 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 			if err := fetch(ctx, pprof+"/debug/pprof/heap", prefix+"heap.pprof"); err != nil {
 				fmt.Fprintf(os.Stderr, "rpsload: heap profile: %v\n", err)
 			}
+			// The text form ends with runtime.MemStats: stacks, heap, GC.
+			if err := fetch(ctx, pprof+"/debug/pprof/heap?debug=1", prefix+"heap.txt"); err != nil {
+				fmt.Fprintf(os.Stderr, "rpsload: heap profile: %v\n", err)
+			}
+			if err := fetch(ctx, pprof+"/debug/pprof/goroutine?debug=1", prefix+"goroutine.txt"); err != nil {
+				fmt.Fprintf(os.Stderr, "rpsload: goroutine profile: %v\n", err)
+			}
 			profiled.Add(1)
 			go func() {
 				defer profiled.Done()
