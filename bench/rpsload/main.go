@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +177,7 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 	var profiled sync.WaitGroup
 	defer profiled.Wait()
 	var cpuHeld, selfHeld time.Duration
+	var ioHeld syscalls
 	var machineHeld benchproc.MachineCPU
 	ph := phases{held: func() {
 		sleep(ctx, o.settle)
@@ -184,6 +186,7 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 			r.Threads = m.Threads
 		}
 		cpuHeld, _ = benchproc.CPUTime(srv.PID)
+		ioHeld = readIO(srv.PID)
 		if pprof != "" && o.pprofDir != "" {
 			prefix := filepath.Join(o.pprofDir, fmt.Sprintf("run%d-", run))
 			if err := fetch(ctx, pprof+"/debug/pprof/heap", prefix+"heap.pprof"); err != nil {
@@ -228,6 +231,7 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 	close(stopSampling)
 	<-sampled
 	cpuEnd, _ := benchproc.CPUTime(srv.PID)
+	ioEnd := readIO(srv.PID)
 	selfEnd := benchproc.SelfCPU()
 	machineEnd := benchproc.ReadMachineCPU()
 	r.PeakRSSKiB = max(peak, r.HeldRSSKiB)
@@ -237,9 +241,45 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 		r.LoadgenCPUPct = 100 * (selfEnd - selfHeld).Seconds() / lr.PlaySeconds
 		r.MachineCPUPct = busyPct(machineHeld.Busy, machineEnd.Busy, lr.PlaySeconds)
 	}
+	if lr.Rounds > 0 {
+		r.ServerCPUPerRoundUS = float64((cpuEnd - cpuHeld).Microseconds()) / float64(lr.Rounds)
+		if ioHeld.ok && ioEnd.ok {
+			r.ReadsPerRound = float64(ioEnd.reads-ioHeld.reads) / float64(lr.Rounds)
+			r.WritesPerRound = float64(ioEnd.writes-ioHeld.writes) / float64(lr.Rounds)
+		}
+	}
 	r.ServerAlive = srv.Alive()
 	r.LoadAfter = strings.Join(benchproc.LoadAvgs(), " ")
 	return r, nil
+}
+
+// syscalls counts a process's read and write system calls.
+type syscalls struct {
+	reads, writes int64
+	ok            bool
+}
+
+// readIO reads pid's syscr and syscw from /proc/PID/io.
+func readIO(pid int) syscalls {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return syscalls{}
+	}
+	var s syscalls
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "syscr":
+			s.reads, s.ok = n, true
+		case "syscw":
+			s.writes = n
+		}
+	}
+	return s
 }
 
 // fetch saves what url answers into path.

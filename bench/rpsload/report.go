@@ -70,6 +70,11 @@ type report struct {
 	LoadgenCPUPct  float64 `json:"rpsload_cpu_pct"`
 	MachineCPUPct  float64 `json:"machine_cpu_pct"`
 	ServerAlive    bool    `json:"server_alive"`
+	// The server's work per round played, whatever else the machine
+	// runs: CPU time, and read and write system calls.
+	ServerCPUPerRoundUS float64 `json:"server_cpu_us_per_round"`
+	ReadsPerRound       float64 `json:"server_reads_per_round"`
+	WritesPerRound      float64 `json:"server_writes_per_round"`
 }
 
 func (r *report) fill(lr loadResult) {
@@ -112,6 +117,7 @@ func (r *report) print(w io.Writer) {
 	row("  later rounds", "%s", r.Later)
 	row("server RSS", "%s idle, %s with every game in play, %s peak: %.1f KiB per player (%.1f KiB above idle)", mib(r.BaseRSSKiB), mib(r.HeldRSSKiB), mib(r.PeakRSSKiB), r.KiBPerPlayer, r.AddedPerPlayer)
 	row("CPU during play", "server %.0f%%, rpsload %.0f%% (of one core), machine %.0f%% of %d cores", r.ServerCPUPct, r.LoadgenCPUPct, r.MachineCPUPct, runtime.NumCPU())
+	row("server work per round", "%.0f µs of CPU, %.2f reads and %.2f writes", r.ServerCPUPerRoundUS, r.ReadsPerRound, r.WritesPerRound)
 	row("server alive at the end", "%v", r.ServerAlive)
 	tw.Flush()
 }
@@ -136,6 +142,7 @@ type summary struct {
 	AddedKiB      float64  `json:"added_rss_kib_per_player"`
 	ServerCPUPct  float64  `json:"server_cpu_pct"`
 	LoadgenCPUPct float64  `json:"rpsload_cpu_pct"`
+	CPUPerRoundUS float64  `json:"server_cpu_us_per_round"`
 	GoalP99       float64  `json:"goal_p99_ms"`
 	GoalKiB       float64  `json:"goal_kib_per_player"`
 	Met           bool     `json:"goals_met"`
@@ -169,6 +176,7 @@ func summarize(runs []report, o *options) summary {
 	s.AddedKiB = col(func(r report) float64 { return r.AddedPerPlayer })
 	s.ServerCPUPct = col(func(r report) float64 { return r.ServerCPUPct })
 	s.LoadgenCPUPct = col(func(r report) float64 { return r.LoadgenCPUPct })
+	s.CPUPerRoundUS = col(func(r report) float64 { return r.ServerCPUPerRoundUS })
 	s.Met = s.AllFinished && s.P99 <= s.GoalP99 && s.KiBPerPlayer <= s.GoalKiB
 	return s
 }
@@ -182,7 +190,7 @@ func (s summary) print(w io.Writer) {
 	row("  p99 round 1 / later rounds", "%.2f ms / %.2f ms", s.Round1P99, s.LaterP99)
 	row("play", "%.2f s, %.0f rounds/s", s.PlaySeconds, s.RoundsPerSec)
 	row("server peak RSS", "%.1f MiB, %.1f KiB per player (goal %.0f KiB), %.1f KiB above idle", s.PeakRSSKiB/1024, s.KiBPerPlayer, s.GoalKiB, s.AddedKiB)
-	row("CPU during play", "server %.0f%%, rpsload %.0f%% (of one core)", s.ServerCPUPct, s.LoadgenCPUPct)
+	row("CPU during play", "server %.0f%%, rpsload %.0f%% (of one core); server %.0f µs a round", s.ServerCPUPct, s.LoadgenCPUPct, s.CPUPerRoundUS)
 	verdict := "met"
 	if !s.Met {
 		verdict = "MISSED"
