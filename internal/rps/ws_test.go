@@ -124,3 +124,20 @@ func TestWebSocketGame(t *testing.T) {
 		t.Errorf("after the game: %v (status %v), want a normal closure", err, got)
 	}
 }
+
+// TestWebSocketLineTooLong: a message past the line limit gets an error
+// line saying so, and the connection closes, as on TCP.
+func TestWebSocketLineTooLong(t *testing.T) {
+	l, _ := startServer(t, Config{})
+	hs := httptest.NewServer(&WSHandler{Lobby: l})
+	t.Cleanup(hs.Close)
+	w := dialWS(t, "ws"+strings.TrimPrefix(hs.URL, "http"))
+	w.expect(KindWelcome)
+	w.send(strings.Repeat("x", wsMaxLine+1))
+	if e := w.expect(KindError); !strings.HasPrefix(e.Text, "line too long (limit 1024 bytes)") {
+		t.Errorf("error %q", e.Text)
+	}
+	if _, err := w.next(); err == nil {
+		t.Error("the connection stayed open")
+	}
+}
