@@ -80,7 +80,8 @@ func (p rpsPage) state() string {
 }
 
 // TestRPSBrowser has a person in headless Chromium play a whole game on
-// the page at /rps against netkit's bot over TCP, which always plays
+// the page at /rps (after a name the server refuses) against netkit's
+// bot over TCP, which always plays
 // rock: a draw, a win, a loss, then the page's WebSocket drops and it
 // comes back to the same game with its token, and two more wins make
 // 3:1. Both sides are told the result, the standings on the page and at
@@ -96,7 +97,11 @@ func TestRPSBrowser(t *testing.T) {
 
 	b.do(t, "opening the rps page", chromedp.Navigate(web+"/rps"))
 	page.waitText(t, "standings", "no game has finished yet")
+	// A name the server refuses: the form says why, and takes another.
+	b.do(t, "joining as rock", chromedp.SendKeys(chromedp.ID("name"), "rock"), chromedp.Click(chromedp.ID("play-button")))
+	page.waitText(t, "join-error", `bad name "rock": that is a move; pick another name`)
 	b.do(t, "joining as webplayer",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("name").value = ""`),
 		chromedp.SendKeys(chromedp.ID("name"), "webplayer"),
 		chromedp.Click(chromedp.ID("play-button")),
 		chromedp.WaitVisible(chromedp.ID("game")),
