@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bin, "bin", "", "netkit binary to run (default: go build ./cmd/netkit)")
 	fs.StringVar(&o.serverArgs, "server-args", "", "extra arguments for 'netkit rps serve', space-separated")
 	fs.BoolVar(&o.asJSON, "json", false, "print the results as JSON")
-	fs.StringVar(&o.pprofDir, "pprof", "", "run nkprof (netkit plus pprof) and save a CPU profile of each run's play, and a heap profile with every game in play, into `DIR`")
+	fs.StringVar(&o.pprofDir, "pprof", "", "run nkprof (netkit plus pprof) and save into `DIR`, for each run: heap and goroutine profiles with every game in play, a CPU profile of the play's first 5 s, the goroutines 0.3 s into the play, and heap profiles every 0.3 s after")
 	fs.DurationVar(&o.goalP99, "goal-p99", 50*time.Millisecond, "goal: 99th percentile of move-to-result latency")
 	fs.Float64Var(&o.goalKiB, "goal-kib", 20, "goal: server RSS per connected player, in KiB")
 	fs.Usage = func() {
@@ -199,11 +199,29 @@ func oneRun(ctx context.Context, o *options, bin string, run int) (report, error
 			if err := fetch(ctx, pprof+"/debug/pprof/goroutine?debug=1", prefix+"goroutine.txt"); err != nil {
 				fmt.Fprintf(os.Stderr, "rpsload: goroutine profile: %v\n", err)
 			}
-			profiled.Add(1)
+			profiled.Add(2)
 			go func() {
 				defer profiled.Done()
 				if err := fetch(ctx, pprof+"/debug/pprof/profile?seconds=5", prefix+"cpu.pprof"); err != nil {
 					fmt.Fprintf(os.Stderr, "rpsload: CPU profile: %v\n", err)
+				}
+			}()
+			go func() {
+				// The goroutines a moment into the play: readers, and the
+				// writers running then.
+				defer profiled.Done()
+				sleep(ctx, 300*time.Millisecond)
+				if err := fetch(ctx, pprof+"/debug/pprof/goroutine?debug=1", prefix+"goroutine-play.txt"); err != nil {
+					fmt.Fprintf(os.Stderr, "rpsload: goroutine profile: %v\n", err)
+				}
+				for i := range 5 {
+					sleep(ctx, 300*time.Millisecond)
+					if err := fetch(ctx, pprof+"/debug/pprof/heap?debug=1", prefix+fmt.Sprintf("heap-play%d.txt", i)); err != nil {
+						fmt.Fprintf(os.Stderr, "rpsload: heap profile: %v\n", err)
+					}
+					if err := fetch(ctx, pprof+"/debug/pprof/heap", prefix+fmt.Sprintf("heap-play%d.pprof", i)); err != nil {
+						fmt.Fprintf(os.Stderr, "rpsload: heap profile: %v\n", err)
+					}
 				}
 			}()
 		}
