@@ -215,23 +215,35 @@ func TestRPSBrowser(t *testing.T) {
 	t.Logf("screenshot of the rps page after the game: %s", shot)
 }
 
-// wantMetrics fails the test unless /metrics on web has each series of
-// want at its value.
+// wantMetrics waits at most lineTimeout for /metrics on web to have each
+// series of want at its value (a gauge may be set a moment after the line
+// that the test saw), and fails the test with what it had otherwise.
 func wantMetrics(t *testing.T, curl, web string, want map[string]string) {
 	t.Helper()
-	status, _, body := curlGet(t, curl, web+"/metrics")
-	if status != 200 {
-		t.Fatalf("/metrics: status %d", status)
-	}
-	got := map[string]string{}
-	for _, line := range strings.Split(body, "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(k, "#") {
-			got[k] = v
+	deadline := time.Now().Add(lineTimeout)
+	for {
+		status, _, body := curlGet(t, curl, web+"/metrics")
+		if status != 200 {
+			t.Fatalf("/metrics: status %d", status)
 		}
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("/metrics: %s = %q, want %q", k, got[k], v)
+		got := map[string]string{}
+		for _, line := range strings.Split(body, "\n") {
+			if k, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(k, "#") {
+				got[k] = v
+			}
 		}
+		var wrong []string
+		for k, v := range want {
+			if got[k] != v {
+				wrong = append(wrong, fmt.Sprintf("%s = %q, want %q", k, got[k], v))
+			}
+		}
+		if len(wrong) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics: %s", strings.Join(wrong, "; "))
+		}
+		time.Sleep(pollInterval)
 	}
 }
