@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"os/user"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -163,4 +165,24 @@ func TestRPSConnectionLost(t *testing.T) {
 	if !strings.Contains(person.stderr.String(), "connection lost before the game ended") {
 		t.Errorf("netkit rps's error: %s", person.stderr)
 	}
+}
+
+// TestRPSDefaultName: without --name, netkit rps plays under the login
+// name, which the opponent is shown.
+func TestRPSDefaultName(t *testing.T) {
+	t.Parallel()
+	nc := netcat(t)
+	me, err := user.Current()
+	// What docs/rps.md allows a name to be (and not a move).
+	if err != nil || !regexp.MustCompile(`^[\pL\pN][\pL\pN._-]{0,23}$`).MatchString(me.Username) || len(me.Username) < 2 {
+		t.Skipf("the login name %q cannot be a player's name (%v)", me.Username, err)
+	}
+	srv := startServer(t, "", []string{"rps/tcp"}, "serve", "--random-ports", "--json", "--only", "rps")
+	host, port := srv.hostPort(t, "rps/tcp")
+	u := &chatUser{name: "nc-player", p: start(t, command{path: nc, args: []string{host, port}, pipeStdin: true})}
+	u.expectFunc(t, "the greeting", func(l string) bool { return strings.HasPrefix(l, "welcome rps first-to 3: ") })
+	u.send(t, "ola")
+	u.expectFunc(t, "waiting alone", func(l string) bool { return strings.HasPrefix(l, "waiting 1: ") })
+	start(t, netkitCmd(t, "rps", srv.addr(t, "rps/tcp"), "--auto", "rock"))
+	u.expectFunc(t, "the match", func(l string) bool { return strings.HasPrefix(l, "matched "+me.Username+" first-to 3") })
 }
