@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"os/user"
+	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -114,4 +118,71 @@ func TestRPSTLS(t *testing.T) {
 			t.Errorf("%s: no result:\n%s", r.c, r.stdout)
 		}
 	}
+}
+
+// TestRPSConnectionLost plays with netkit rps as a person would, a move a
+// line of standard input, on a server with --rounds 2 against nc: the
+// client prompts for the move, shows the round and the score, and when
+// the server dies mid-game it says the connection was lost and exits 1.
+func TestRPSConnectionLost(t *testing.T) {
+	t.Parallel()
+	nc := netcat(t)
+	srv := startServer(t, "", []string{"rps/tcp"}, "serve", "--random-ports", "--json", "--only", "rps", "--rounds", "2")
+	host, port := srv.hostPort(t, "rps/tcp")
+	u := &chatUser{name: "nc-player", p: start(t, command{path: nc, args: []string{host, port}, pipeStdin: true})}
+	u.expectFunc(t, "the greeting", func(l string) bool { return strings.HasPrefix(l, "welcome rps first-to 2: ") })
+	u.send(t, "ola")
+	u.expectFunc(t, "waiting alone", func(l string) bool { return strings.HasPrefix(l, "waiting 1: ") })
+
+	c := netkitCmd(t, "rps", srv.addr(t, "rps/tcp"), "--name", "typist")
+	c.pipeStdin = true
+	person := start(t, c)
+	u.expect(t, "the match", "matched typist first-to 2: you play typist, first to 2 wins")
+	person.waitLine(t, "the match", func(l string) bool { return l == "You play ola; first to 2 wins." })
+	if _, err := io.WriteString(person.stdin, "rock\n"); err != nil {
+		t.Fatal(err)
+	}
+	u.expectFunc(t, "the first round", func(l string) bool { return strings.HasPrefix(l, "round 1 move") })
+	u.send(t, "papier")
+	u.expectFunc(t, "the won round", func(l string) bool { return strings.HasPrefix(l, "result 1 paper rock win") })
+	person.waitLine(t, "the score", func(l string) bool { return l == "Score: you 0, ola 1." })
+
+	srv.signal(t, syscall.SIGKILL)
+	code, ok := person.wait(runTimeout)
+	if !ok || code != 1 {
+		t.Fatalf("netkit rps: exit %d (exited: %v), want 1\nstdout: %s\nstderr: %s", code, ok, person.stdout, person.stderr)
+	}
+	out := person.stdout.String()
+	for _, want := range []string{
+		"Round 1, your move (rock, paper, scissors / kamień, papier, nożyce): ",
+		"Round 1: your rock, ola's paper: you lose the round.",
+		"Connection lost before the game ended.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("netkit rps's output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(person.stderr.String(), "connection lost before the game ended") {
+		t.Errorf("netkit rps's error: %s", person.stderr)
+	}
+}
+
+// TestRPSDefaultName: without --name, netkit rps plays under the login
+// name, which the opponent is shown.
+func TestRPSDefaultName(t *testing.T) {
+	t.Parallel()
+	nc := netcat(t)
+	me, err := user.Current()
+	// What docs/rps.md allows a name to be (and not a move).
+	if err != nil || !regexp.MustCompile(`^[\pL\pN][\pL\pN._-]{0,23}$`).MatchString(me.Username) || len(me.Username) < 2 {
+		t.Skipf("the login name %q cannot be a player's name (%v)", me.Username, err)
+	}
+	srv := startServer(t, "", []string{"rps/tcp"}, "serve", "--random-ports", "--json", "--only", "rps")
+	host, port := srv.hostPort(t, "rps/tcp")
+	u := &chatUser{name: "nc-player", p: start(t, command{path: nc, args: []string{host, port}, pipeStdin: true})}
+	u.expectFunc(t, "the greeting", func(l string) bool { return strings.HasPrefix(l, "welcome rps first-to 3: ") })
+	u.send(t, "ola")
+	u.expectFunc(t, "waiting alone", func(l string) bool { return strings.HasPrefix(l, "waiting 1: ") })
+	start(t, netkitCmd(t, "rps", srv.addr(t, "rps/tcp"), "--auto", "rock"))
+	u.expectFunc(t, "the match", func(l string) bool { return strings.HasPrefix(l, "matched "+me.Username+" first-to 3") })
 }

@@ -1,5 +1,5 @@
 // Command nkprof is cmd/netkit with the net/http/pprof handlers on a free
-// loopback port, for chatload -pprof and echoload -pprof: netkit itself
+// loopback port, for chatload, echoload and rpsload -pprof: netkit itself
 // has no profiling flag. It prints "nkprof: pprof on http://ADDR" to
 // standard error and then runs netkit with its arguments exactly as
 // cmd/netkit does. The

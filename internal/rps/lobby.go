@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,7 +186,7 @@ func (l *Lobby) enqueueLocked(p *player) {
 	n := len(l.queue)
 	text := "you are the only player waiting; you play the next to come"
 	if n > 1 {
-		text = fmt.Sprintf("%d players waiting, you included; you play when a game ends", n)
+		text = strconv.Itoa(n) + " players waiting, you included; you play when a game ends"
 	}
 	l.fullNoticeLocked(p)
 	p.sess.out.send(&Event{Kind: KindWaiting, Waiting: n, Text: text})

@@ -2,6 +2,7 @@ package rps
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ func (m *match) begin() {
 	defer m.mu.Unlock()
 	for side := range 2 {
 		m.send(side, &Event{Kind: KindMatched, Opponent: m.p[1-side].name, Target: m.g.Target(),
-			Text: fmt.Sprintf("you play %s, first to %d wins", m.p[1-side].name, m.g.Target())})
+			Text: "you play " + m.p[1-side].name + ", first to " + strconv.Itoa(m.g.Target()) + " wins"})
 	}
 	m.promptLocked(0)
 	m.promptLocked(1)
@@ -88,26 +89,12 @@ func (m *match) playLocked(p *player, mv game.Move) (Record, bool) {
 		return Record{}, false
 	}
 	r, done, err := m.g.Play(side, mv)
-	if err != nil {
-		m.send(side, &Event{Kind: KindError, Text: trimPkg(err) + "; waiting for " + m.p[1-side].name})
+	if err != nil || !done {
+		m.choseLocked(side, mv, err)
 		return Record{}, false
 	}
-	if !done {
-		m.send(side, &Event{Kind: KindRound, Round: m.g.RoundNumber(), Mine: mv, Text: "waiting for " + m.p[1-side].name})
-		return Record{}, false
-	}
-	for s := range 2 {
-		mine, theirs := r.Moves[s], r.Moves[1-s]
-		outcome, text := Draw, fmt.Sprintf("both chose %s", mine)
-		switch r.Winner {
-		case s:
-			outcome, text = Win, fmt.Sprintf("your %s beats %s's %s", mine, m.p[1-s].name, theirs)
-		case 1 - s:
-			outcome, text = Lose, fmt.Sprintf("%s's %s beats your %s", m.p[1-s].name, theirs, mine)
-		}
-		m.send(s, &Event{Kind: KindResult, Round: r.N, Mine: mine, Theirs: theirs, Outcome: outcome, Opponent: m.p[1-s].name, Text: text})
-		m.send(s, &Event{Kind: KindScore, Score: [2]int{r.Score[s], r.Score[1-s]}})
-	}
+	m.tellLocked(0, r)
+	m.tellLocked(1, r)
 	if r.Over {
 		return m.endLocked(), true
 	}
@@ -115,6 +102,33 @@ func (m *match) playLocked(p *player, mv game.Move) (Record, bool) {
 	m.promptLocked(1)
 	m.armLocked()
 	return Record{}, false
+}
+
+// choseLocked tells side's player that its move is in, waiting for the
+// opponent's, or why it was refused. (Apart from playLocked, as
+// tellLocked, to keep the reader's stack small: see Session.Handle.)
+func (m *match) choseLocked(side int, mv game.Move, err error) {
+	if err != nil {
+		m.send(side, &Event{Kind: KindError, Text: trimPkg(err) + "; waiting for " + m.p[1-side].name})
+		return
+	}
+	m.send(side, &Event{Kind: KindRound, Round: m.g.RoundNumber(), Mine: mv, Text: "waiting for " + m.p[1-side].name})
+}
+
+// tellLocked tells side's player the round's moves, outcome and score.
+func (m *match) tellLocked(s int, r game.Round) {
+	mine, theirs := r.Moves[s], r.Moves[1-s]
+	opp := m.p[1-s].name
+	e := Event{Kind: KindResult, Round: r.N, Mine: mine, Theirs: theirs, Outcome: Draw, Opponent: opp, Text: "both chose " + mine.String()}
+	switch r.Winner {
+	case s:
+		e.Outcome, e.Text = Win, "your "+mine.String()+" beats "+opp+"'s "+theirs.String()
+	case 1 - s:
+		e.Outcome, e.Text = Lose, opp+"'s "+theirs.String()+" beats your "+mine.String()
+	}
+	m.send(s, &e)
+	e = Event{Kind: KindScore, Score: [2]int{r.Score[s], r.Score[1-s]}}
+	m.send(s, &e)
 }
 
 // timeout ends the game by forfeit of whoever has not moved in the round

@@ -11,7 +11,11 @@ import (
 
 // Bounds on a WebSocket player.
 const (
-	wsReadLimit    = 1024
+	// wsMaxLine is the longest line a message may hold; wsReadLimit, the
+	// longest message read at all, so that one a little too long gets an
+	// error line (as on TCP) rather than only a close code.
+	wsMaxLine      = 1024
+	wsReadLimit    = 8 * wsMaxLine
 	wsWriteTimeout = 10 * time.Second
 	// wsIdleTimeout closes a WebSocket silent for this long.
 	wsIdleTimeout = 5 * time.Minute
@@ -50,6 +54,11 @@ func (h *WSHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if typ != websocket.MessageText {
 			s.fail(errors.New("send text messages, one line each"))
 			continue
+		}
+		if len(data) > wsMaxLine {
+			// As the TCP service does; Close writes the line first.
+			s.errorf("line too long (limit %d bytes); closing", wsMaxLine)
+			return
 		}
 		if s.Handle(data) {
 			return

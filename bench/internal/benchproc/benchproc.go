@@ -1,5 +1,5 @@
 // Package benchproc is the plumbing netkit's benchmark programs
-// (bench/echoload, bench/chatload, bench/udpbench) share: a main function
+// (bench/echoload, bench/chatload, bench/udpbench, bench/rpsload) share: a main function
 // that maps errors to exit codes, building netkit, running the programs
 // under test as separate processes in their own process groups and
 // reading their output line by line, finding the address a netkit server
