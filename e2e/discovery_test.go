@@ -104,7 +104,7 @@ type discovered struct {
 // python-zeroconf advertises.
 func TestDiscovery(t *testing.T) {
 	p := newNetnsPair(t)
-	keyFile, _ := msgKey(t)
+	keyFile, key := msgKey(t)
 	otherFile, _ := msgKey(t)
 	srv := p.serve(t, p.a, keyFile)
 	_, webPort, _ := strings.Cut(srv.addr(t, "web/http"), "]:")
@@ -179,6 +179,54 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("picking 2) (port %q) on a terminal:\n%s", picked, screen)
 		}
 		twin.stop()
+	})
+
+	t.Run("any client", func(t *testing.T) {
+		// A server with no message key advertises unsigned records: a
+		// client without a key takes it. The one under our key (srv) does
+		// not run echo, so it is not a candidate for echo at all.
+		c := p.in(p.a, netkitCmd(t, "serve", "--host", "0.0.0.0", "--random-ports", "--only", "web,echo,hello", "--data", t.TempDir()))
+		c.env = append(c.env, "NETKIT_KEY=")
+		plain := start(t, c)
+		plain.stdout.wait(plain.exited, startTimeout, func(l string) bool { return strings.HasPrefix(l, "hello ") })
+		client := func(args ...string) command {
+			c := p.in(p.b, netkitCmd(t, args...))
+			c.env = append(c.env, "NETKIT_KEY=")
+			return c
+		}
+		ec := client("echo", "--discover", "-q")
+		ec.stdin = "across the veth\n"
+		r := run(t, ec)
+		r.wantCode(t, 0)
+		if r.stdout != "across the veth\n" {
+			t.Errorf("echo --discover: %q", r.stdout)
+		}
+		ec = client("echo", "--discover", "--udp")
+		ec.stdin = "one datagram\n"
+		r = run(t, ec)
+		r.wantCode(t, 0)
+		if !strings.Contains(r.stdout, "one datagram") {
+			t.Errorf("echo --discover --udp: %q", r.stdout)
+		}
+		r = run(t, client("hello", "--discover", "Time"))
+		r.wantCode(t, 0)
+		if strings.TrimSpace(r.stdout) == "" {
+			t.Errorf("hello --discover Time printed nothing")
+		}
+		// An address and --discover: a usage error.
+		r = run(t, client("echo", p.addrA+":7", "--discover"))
+		r.wantCode(t, 2)
+		// With our key, the unsigned server is not chosen and the one
+		// holding the key runs no echo.
+		kc := p.in(p.b, netkitCmd(t, "echo", "--discover", "-q"))
+		kc.env = append(kc.env, "NETKIT_KEY="+key)
+		kc.stdin = "x\n"
+		r = run(t, kc)
+		r.wantCode(t, 1)
+		if !strings.Contains(r.stderr, "not chosen") || !strings.Contains(r.stderr, "unsigned") {
+			t.Errorf("echo --discover with a key, no echo server holding it: %q", r.stderr)
+		}
+		plain.stop()
 	})
 
 	t.Run("python-zeroconf finds netkit", func(t *testing.T) {

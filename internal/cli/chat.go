@@ -87,6 +87,7 @@ func chatCommand(stdio IO) *command {
 	var f chatFlags
 	fs := flag.NewFlagSet("netkit chat", flag.ContinueOnError)
 	f.register(fs)
+	f.find.register(fs, "chat")
 	fs.StringVar(&f.nick, "nick", "", "your `NAME` in the room (default: your login name)")
 	fs.StringVar(&f.adminToken, "admin-token", "", "become admin with this `TOKEN` after joining (default $NETKIT_ADMIN_TOKEN)")
 	fs.BoolVar(&f.plain, "plain", false, "plain line mode even on a terminal (the default when standard input is not one)")
@@ -169,6 +170,10 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), def)
+			addr, err := f.find.target(ctx, stdio, firstArg(args) != "", addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			if !f.plain && isTerminal(stdio.Stdin) && isTerminal(stdio.Stdout) {
 				return runChatTUI(ctx, stdio, &f, addr)
 			}

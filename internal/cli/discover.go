@@ -167,10 +167,11 @@ func printService(stdio IO, s discovery.Service, asJSON bool, elapsed time.Durat
 }
 
 // discoverServer finds the server a client with --discover talks to: the
-// one verified (or, sealing to a public key, advertising it) server, or
-// the one the user picks when there are several. It listens until
-// timeout, or 300 ms after the first candidate.
-func discoverServer(ctx context.Context, stdio IO, keys []*fernet.Key, serverKey string, timeout time.Duration) (discovery.Service, error) {
+// one verified (or, sealing to a public key, advertising it; with no key
+// at all, unsigned) server running service ("" for any), or the one the
+// user picks when there are several. It listens until timeout, or 300 ms
+// after the first candidate.
+func discoverServer(ctx context.Context, stdio IO, keys []*fernet.Key, serverKey string, timeout time.Duration, service string) (discovery.Service, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (
@@ -184,8 +185,14 @@ func discoverServer(ctx context.Context, stdio IO, keys []*fernet.Key, serverKey
 		defer close(done)
 		(&discovery.Browser{Keys: keys}).Browse(ctx, func(s discovery.Service) bool {
 			ok := s.Verification == discovery.Verified
-			if serverKey != "" {
+			switch {
+			case serverKey != "":
 				ok = s.TXT["pub"] == serverKey
+			case keys == nil:
+				ok = s.Verification == discovery.Unsigned
+			}
+			if service != "" && s.TXT[service] == "" {
+				return true // not running it: neither chosen nor listed
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -214,6 +221,9 @@ func discoverServer(ctx context.Context, stdio IO, keys []*fernet.Key, serverKey
 		for _, s := range others {
 			fmt.Fprintf(&b, "\n  %s %s (%s)", s.Name, s.Addr(), s.Verification)
 		}
+		if len(others) > 0 && keys == nil && serverKey == "" {
+			return discovery.Service{}, fmt.Errorf("no server found advertising itself without a message key within %v; heard, but not chosen (set $NETKIT_KEY to the servers' key to check them):%s", timeout, b.String())
+		}
 		if len(others) > 0 {
 			return discovery.Service{}, fmt.Errorf("no server found holding this key within %v; heard, but not chosen:%s", timeout, b.String())
 		}
@@ -235,4 +245,37 @@ func discoverServer(ctx context.Context, stdio IO, keys []*fernet.Key, serverKey
 		return discovery.Service{}, fmt.Errorf("no server picked")
 	}
 	return cands[i-1], nil
+}
+
+// findFlag is --discover on a client other than msg: the server of its
+// service found on the LAN instead of an address.
+type findFlag struct {
+	on      bool
+	service string
+}
+
+func (d *findFlag) register(fs *flag.FlagSet, service string) {
+	d.service = service
+	fs.BoolVar(&d.on, "discover", false, "find the "+service+" server on the local network (mDNS, _netkit._tcp) instead of giving its address: with $NETKIT_KEY set, one holding that key; else one advertising no key. Asks which when several answer")
+}
+
+// target returns the address to dial: def (the address given, or the
+// default), or with --discover the server found, at its port for the
+// service. given says whether an address was given on the command line.
+func (d *findFlag) target(ctx context.Context, stdio IO, given bool, def string, timeout time.Duration) (string, error) {
+	if !d.on {
+		return def, nil
+	}
+	if given {
+		return "", usagef("give the server's address or --discover, not both")
+	}
+	keys, err := optionalKeys("")
+	if err != nil {
+		return "", err
+	}
+	s, err := discoverServer(ctx, stdio, keys, "", min(timeout, 2*time.Second), d.service)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(s.Addr().Addr().String(), s.TXT[d.service]), nil
 }

@@ -25,6 +25,7 @@ func echoCommand(stdio IO) *command {
 	var f echoFlags
 	fs := flag.NewFlagSet("netkit echo", flag.ContinueOnError)
 	f.register(fs)
+	f.find.register(fs, "echo")
 	fs.BoolVar(&f.quiet, "q", false, "do not print the server's welcome line (with --udp: the round trips)")
 	fs.BoolVar(&f.udp, "udp", false, "RFC 862 echo over UDP: each line one datagram, its round-trip time on standard error")
 	svc, _ := suite.Lookup("echo")
@@ -62,6 +63,10 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), def)
+			addr, err := f.find.target(ctx, stdio, firstArg(args) != "", addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			if f.udp {
 				return runEchoUDP(ctx, stdio, &f, addr)
 			}

@@ -186,6 +186,7 @@ type clientFlags struct {
 	insecure    bool
 	tlsMin      string
 	timeout     time.Duration
+	find        findFlag // --discover, for the commands that register it
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {

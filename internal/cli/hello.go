@@ -16,6 +16,7 @@ func helloCommand(stdio IO) *command {
 	var f clientFlags
 	fs := flag.NewFlagSet("netkit hello", flag.ContinueOnError)
 	f.register(fs)
+	f.find.register(fs, "hello")
 	svc, _ := suite.Lookup("hello")
 	def := svc.DefaultAddr("127.0.0.1", "listen")
 	return &command{
@@ -40,6 +41,11 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, cmd, _ := helloArgs(args, def)
+			given := len(args) == 2 || (len(args) == 1 && !isHelloCommand(args[0]))
+			addr, err := f.find.target(ctx, stdio, given, addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			return runHello(ctx, stdio, &f, addr, cmd)
 		},
 	}

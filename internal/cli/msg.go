@@ -191,7 +191,7 @@ func (f *msgFlags) client(ctx context.Context, stdio IO, cmd string) (*msg.Clien
 		if serverKey != nil {
 			pub = envelope.EncodeKey(*serverKey)
 		}
-		s, err := discoverServer(ctx, stdio, fk, pub, min(f.timeout, 2*time.Second))
+		s, err := discoverServer(ctx, stdio, fk, pub, min(f.timeout, 2*time.Second), "")
 		if err != nil {
 			return nil, err
 		}

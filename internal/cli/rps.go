@@ -95,6 +95,7 @@ func rpsCommand(stdio IO) *command {
 	var f rpsFlags
 	fs := flag.NewFlagSet("netkit rps", flag.ContinueOnError)
 	f.register(fs)
+	f.find.register(fs, "rps")
 	fs.StringVar(&f.name, "name", "", "your `NAME`, shown to your opponent (default: your login name)")
 	fs.StringVar(&f.room, "room", "", "play the friend who gives the same `CODE`, not the next player to come")
 	fs.StringVar(&f.resume, "resume", "", "come back to a game after a dropped connection, with the `TOKEN` you were given")
@@ -155,6 +156,10 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), def)
+			addr, err := f.find.target(ctx, stdio, firstArg(args) != "", addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			return runRPS(ctx, stdio, &f, addr)
 		},
 	}

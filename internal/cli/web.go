@@ -24,6 +24,7 @@ func webCommand(stdio IO) *command {
 	var f webFlags
 	fs := flag.NewFlagSet("netkit web", flag.ContinueOnError)
 	f.register(fs)
+	f.find.register(fs, "web")
 	fs.BoolVar(&f.json, "json", false, "print the status as JSON")
 	svc, _ := suite.Lookup("web")
 	def := svc.DefaultAddr("127.0.0.1", "listen")
@@ -50,6 +51,10 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), def)
+			addr, err := f.find.target(ctx, stdio, firstArg(args) != "", addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			return runWeb(ctx, stdio, &f, addr)
 		},
 	}
