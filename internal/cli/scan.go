@@ -65,7 +65,7 @@ func scanCommand(stdio IO) *command {
 	for level := range 6 {
 		fs.BoolFunc("T"+strconv.Itoa(level), timingHelp[level], func(string) error { f.timing = level; return nil })
 	}
-	fs.IntVar(&f.retries, "retries", 2, "probe a silent port `N` more times before calling it filtered (a refusal is never retried)")
+	fs.IntVar(&f.retries, "retries", 2, "probe a silent port up to `N` more times before calling it filtered: one try past the latest try the host ever answered, as nmap does (a refusal is never retried)")
 	fs.DurationVar(&f.minRTT, "min-rtt", 0, "least time to wait for an answer, whatever the measured round trip (default from -T)")
 	fs.DurationVar(&f.maxRTT, "max-rtt", 0, "most time to wait for an answer (default from -T)")
 	fs.DurationVar(&f.initRTT, "initial-rtt", 0, "time to wait before any round trip is measured (default from -T)")

@@ -56,6 +56,11 @@ type hostState struct {
 	rtt      rttEstimator
 	lastSend int64
 	queued   bool // in loop.work
+	// bestTry is the highest try of a probe this host answered: silence
+	// is retried only one try past it, as nmap does, so a host whose
+	// answers all come at the first try has each silent port probed
+	// twice, not 1 + Retries times, until a retry proves useful.
+	bestTry uint8
 }
 
 type pending struct {
@@ -512,6 +517,7 @@ func (l *loop) account(s slot, now int64, answered bool) {
 		return
 	}
 	h := &l.hosts[s.host]
+	h.bestTry = max(h.bestTry, s.tries)
 	sample := now - s.sent
 	first := l.group.samples == 0
 	h.rtt.add(sample)
@@ -608,8 +614,9 @@ func (l *loop) timedOut(fd int, now int64) {
 	// silent), so a probe that timed out frees its place in the window
 	// and widens it as an answer does; only a retry that is then answered
 	// narrows it.
-	l.grow(&l.hosts[s.host])
-	if int(s.tries) <= l.t.Retries {
+	h := &l.hosts[s.host]
+	l.grow(h)
+	if int(s.tries) <= l.t.Retries && s.tries <= max(h.bestTry, 1) {
 		l.hosts[s.host].retry = append(l.hosts[s.host].retry, pending{port: s.port, tries: s.tries})
 		l.queue(s.host)
 		return

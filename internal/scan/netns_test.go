@@ -58,11 +58,32 @@ func TestScanNamespaceStates(t *testing.T) {
 			t.Errorf("port %d: %v (%v), want %v (%v)", p, r.State, r.Reason, w.st, w.why)
 		}
 	}
-	if r := got[Port{Number: 30}]; r.Tries != 3 {
-		t.Errorf("dropped port: %d tries, want 3 (2 retries)", r.Tries)
+	// Every answer came at the first try, so silence is retried once, as
+	// nmap does, not --retries times.
+	if r := got[Port{Number: 30}]; r.Tries != 2 {
+		t.Errorf("dropped port: %d tries, want 2 (1 retry: no retry was ever answered)", r.Tries)
 	}
-	if st.Retries != 2 {
-		t.Errorf("%d retries, want 2: only silence is retried", st.Retries)
+	if st.Retries != 1 {
+		t.Errorf("%d retries, want 1: only silence is retried", st.Retries)
+	}
+}
+
+// TestScanRetriesWhenTheyHelp drops the first SYN to port 35 (closed) and
+// every SYN to 30: once the retry to 35 has been answered, silence on
+// that host is worth every retry --retries allows.
+func TestScanRetriesWhenTheyHelp(t *testing.T) {
+	n := farHost(t)
+	n.In("iptables", "-I", "INPUT", "-p", "tcp", "--dport", "35", "-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DROP")
+	s := Scanner{Timing: fast}
+	got, st := collect(t, &s, []Target{{Addr: n.Far}}, tcpPorts([]uint16{22, 29, 30, 35}))
+	if r := got[Port{Number: 35}]; r.State != Closed || r.Tries != 2 {
+		t.Errorf("port 35: %v after %d tries, want closed at the second", r.State, r.Tries)
+	}
+	if r := got[Port{Number: 30}]; r.State != Filtered || r.Tries != 3 {
+		t.Errorf("port 30: %v after %d tries, want filtered after 3 (a retry proved useful)", r.State, r.Tries)
+	}
+	if st.Retries != 3 {
+		t.Errorf("%d retries, want 3 (one to 35, two to 30)", st.Retries)
 	}
 }
 

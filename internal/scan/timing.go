@@ -14,7 +14,10 @@ type Timing struct {
 	// MinRTT and MaxRTT clamp the timeout computed from round-trip
 	// samples: smoothed RTT plus four deviations (RFC 6298).
 	MinRTT, MaxRTT time.Duration
-	// Retries is how many more times a port that stayed silent is probed.
+	// Retries is how many more times at most a port that stayed silent
+	// is probed: as nmap does, a silent port is probed again only up to
+	// one try past the latest try that host ever answered, so where no
+	// retry has been answered (nothing is lost) silence costs one retry.
 	// A refusal or any other answer is final and never retried. -1 means
 	// none.
 	Retries int
