@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,8 +17,12 @@ const (
 	whatQUIC      = "quic-go one stream (memory)"
 	whatMemPlain  = "netkit extended (memory, go test -bench)"
 	whatMemSealed = "netkit sealed (memory, go test -bench)"
+
+	pairedSealedPlain = "paired netkit --secret / plain (files)"
 )
 
+// partQUIC runs, each round, netkit plain and sealed with files, each
+// followed by quic-go in memory, then netkit's in-memory benchmark.
 func (b *bench) partQUIC(ctx context.Context, p *part) {
 	quicDir := b.opt.quicDir
 	if quicDir == "" {
@@ -36,14 +39,11 @@ func (b *bench) partQUIC(ctx context.Context, p *part) {
 		p.note("no in-memory figure: %v", err)
 		testBin = ""
 	}
-	size := int64(b.opt.mib) << 20
-	fmt.Fprintf(b.log, "  writing a %d MiB random file\n", b.opt.mib)
-	src, err := makeSource(filepath.Join(b.root, "quic-src.bin"), size, false)
+	src, err := b.fileSource()
 	if err != nil {
 		p.Err = err.Error()
 		return
 	}
-	defer os.Remove(src.path)
 	p.note("netkit: a %d MiB random file from %s (page cache) to a fresh receiver directory beside it; MB/s is netkit's own figure (1e6 bytes/s, session start to end, handshake included, process start not)", b.opt.mib, b.opt.dir)
 	p.note("quic-go: %d MiB from one buffer to io.Discard in one process, timed after the handshake", b.opt.mib)
 
@@ -76,6 +76,7 @@ rounds:
 				p.paired[lbl] = append(p.paired[lbl], a/quics[i].MBps)
 			}
 		}
+		p.pair(pairedSealedPlain, round, whatSealed, whatPlain, ownMBps)
 		if testBin != "" && ctx.Err() == nil {
 			for _, r := range b.inMemory(ctx, testBin) {
 				r.Round = round
@@ -92,19 +93,24 @@ rounds:
 		memPlain = p.medianFig("median "+whatMemPlain, whatMemPlain, "MB/s", ownMBps)
 		memSealed = p.medianFig("median "+whatMemSealed, whatMemSealed, "MB/s", ownMBps)
 	}
-	p.ratioFig("netkit extended (files) / quic-go", plain, quic, 0)
-	p.ratioFig("netkit --secret (files) / quic-go", sealed, quic, 0)
+	p.ratioFig("netkit extended (files) / quic-go", plain, quic, goal{})
+	p.ratioFig("netkit --secret (files) / quic-go", sealed, quic, goal{})
 	if testBin != "" {
-		p.ratioFig("netkit extended (memory) / quic-go", memPlain, quic, 0)
-		p.ratioFig("netkit sealed (memory) / quic-go", memSealed, quic, 0)
+		p.ratioFig("netkit extended (memory) / quic-go", memPlain, quic, goal{})
+		p.ratioFig("netkit sealed (memory) / quic-go", memSealed, quic, goal{})
 	}
-	p.pairedFig("paired " + whatPlain + " / quic-go")
-	p.pairedFig("paired " + whatSealed + " / quic-go")
+	p.pairedFig("paired "+whatPlain+" / quic-go", goal{})
+	p.pairedFig("paired "+whatSealed+" / quic-go", goal{})
+	// The goal is on the paired ratio: a sealed run and the plain run of
+	// the same round, a few seconds apart, see the same load.
+	p.ratioFig("netkit --secret / plain (files)", sealed, plain, goal{})
+	p.pairedFig(pairedSealedPlain, atLeast(0.9))
 	// On two shared cores the rates are bounded by CPU: how much each
 	// spends says why.
 	for _, w := range []string{whatPlain, whatSealed, whatQUIC} {
 		p.medianFig("median CPU of "+w, w, "cpu s/GB", cpuPerGB)
 	}
+	p.noteCached()
 }
 
 // quicRun runs the quic-go reference once.

@@ -132,6 +132,10 @@ type result struct {
 	// because a socket's receive buffer was full (any process's).
 	KernelDrops uint64 `json:"kernel_udp_rcvbuf_errors"`
 
+	// SourceCached is the share of the source file's pages that were in
+	// the page cache just before the transfer started, if known.
+	SourceCached *float64 `json:"source_in_page_cache,omitempty"`
+
 	Verified string   `json:"verified,omitempty"` // "sha256" or "size"
 	Warnings []string `json:"warnings,omitempty"` // the processes' "warning:" lines
 	Err      string   `json:"error,omitempty"`
@@ -208,17 +212,54 @@ func (p *part) medianFig(label, what, unit string, v func(result) float64) figur
 	return f
 }
 
-// ratioFig adds num/den; goal, if not empty, is a minimum.
-func (p *part) ratioFig(label string, a, c figure, goal float64) {
+// goal is a bound a figure should keep: at least or at most v. Its zero
+// value is no goal.
+type goal struct {
+	op string // ">=", "<=", or "" for none
+	v  float64
+}
+
+func atLeast(v float64) goal { return goal{">=", v} }
+func atMost(v float64) goal  { return goal{"<=", v} }
+
+func (g goal) String() string {
+	if g.op == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s %g", g.op, g.v)
+}
+
+// met reports whether x keeps the goal; a value that is not a number
+// (a median of nothing) keeps none.
+func (g goal) met(x float64) bool {
+	switch {
+	case math.IsNaN(x):
+		return false
+	case g.op == ">=":
+		return x >= g.v
+	case g.op == "<=":
+		return x <= g.v
+	}
+	return false
+}
+
+// check sets f's goal, and whether it was met, if g is one.
+func (f *figure) check(g goal) {
+	if g.op == "" {
+		return
+	}
+	f.Goal = g.String()
+	met := g.met(float64(f.Value))
+	f.Met = &met
+}
+
+// ratioFig adds a/c, the ratio of two medians, checked against g.
+func (p *part) ratioFig(label string, a, c figure, g goal) {
 	f := figure{What: label, Value: a.Value / c.Value, Unit: "ratio"}
 	if a.N == 0 || c.N == 0 {
 		f.Value = num(math.NaN())
 	}
-	if goal > 0 {
-		f.Goal = fmt.Sprintf(">= %g", goal)
-		met := float64(f.Value) >= goal
-		f.Met = &met
-	}
+	f.check(g)
 	p.Figures = append(p.Figures, f)
 }
 
@@ -231,10 +272,13 @@ func (p *part) pair(label string, round int, num, den string, v func(result) flo
 	}
 }
 
-// pairedFig adds the median of the per-round ratios recorded as label.
-func (p *part) pairedFig(label string) {
+// pairedFig adds the median of the per-round ratios recorded as label,
+// checked against g.
+func (p *part) pairedFig(label string, g goal) {
 	xs := p.paired[label]
-	p.Figures = append(p.Figures, figure{What: label, Value: num(median(xs)), Unit: "ratio", N: len(xs)})
+	f := figure{What: label, Value: num(median(xs)), Unit: "ratio", N: len(xs)}
+	f.check(g)
+	p.Figures = append(p.Figures, f)
 }
 
 // goalFig adds a yes/no goal.

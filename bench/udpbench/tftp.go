@@ -75,8 +75,8 @@ rounds:
 	p.medianFig("median "+whatLegacy+", own timer", whatLegacy, "MB/s", ownMBps)
 	nk := p.medianFig("median "+whatLegacy+", wall clock", whatLegacy, "MB/s", wallMBps)
 	at := p.medianFig("median "+whatATFTP+", wall clock", whatATFTP, "MB/s", wallMBps)
-	p.ratioFig("netkit legacy / atftp (wall clock)", nk, at, 0)
-	p.pairedFig("paired netkit legacy / atftp (wall clock)")
+	p.ratioFig("netkit legacy / atftp (wall clock)", nk, at, goal{})
+	p.pairedFig("paired netkit legacy / atftp (wall clock)", goal{})
 }
 
 // atftpRun fetches src from the tftpd on port once.

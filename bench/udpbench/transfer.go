@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -124,6 +125,7 @@ func (b *bench) netkitTransfer(ctx context.Context, x xfer) result {
 		args = append(args, "--secret", secret)
 	}
 	args = append(args, target, x.src.path)
+	r.SourceCached = cachedShare(x.src.path)
 	drops0, _ := rcvbufErrors()
 	send, err := b.start("netkit udp send", "", b.bin, args...)
 	if err != nil {
@@ -283,6 +285,22 @@ func makeSource(path string, size int64, sparse bool) (source, error) {
 	}
 	s.sha = hex.EncodeToString(h.Sum(nil))
 	return s, nil
+}
+
+// fileSource returns the random file of -mib MiB that the quic, nc and dd
+// parts send, writing it on first use. It stays, in the page cache, until
+// the temporary directory is removed at the end.
+func (b *bench) fileSource() (source, error) {
+	if b.src != nil {
+		return *b.src, nil
+	}
+	fmt.Fprintf(b.log, "  writing a %d MiB random file\n", b.opt.mib)
+	src, err := makeSource(filepath.Join(b.root, fmt.Sprintf("src-%dMiB.bin", b.opt.mib)), int64(b.opt.mib)<<20, false)
+	if err != nil {
+		return src, err
+	}
+	b.src = &src
+	return src, nil
 }
 
 func fileSHA256(path string) (string, error) {
