@@ -65,6 +65,6 @@ func (p *part) noteCached() {
 		}
 	}
 	if n > 0 {
-		p.note("source file in the page cache before each run: at least %.1f%% of its pages (mincore, %d runs)", 100*least, n)
+		p.note("source file in the page cache before each run: at least %.1f%% of its pages (mincore; runs measured: %d)", 100*least, n)
 	}
 }

@@ -370,7 +370,7 @@ func printReport(w io.Writer, rep *report) {
 					}
 				}
 				prec := 1
-				if f.Unit == "ratio" {
+				if f.Unit == "ratio" || f.Unit == "s" {
 					prec = 2
 				}
 				n := ""
