@@ -146,17 +146,31 @@ func parseQUICLine(l string) (mbps, sec float64, ok bool) {
 	return mbps, sec, true
 }
 
-// inMemory runs BenchmarkExtendedLoopback once (2 transfers of 1 GiB
+// inMemory runs BenchmarkExtendedLoopback once (2 transfers of memBytes
 // each, plain and sealed) from a test binary built beforehand.
 func (b *bench) inMemory(ctx context.Context, testBin string) []result {
-	names := map[string]string{"extended": whatMemPlain, "sealed": whatMemSealed}
 	p, err := b.runToEnd(ctx, 5*time.Minute, "rudp.test", filepath.Join(b.modRoot, "internal", "rudp"), testBin,
 		"-test.run", "^$", "-test.bench", "ExtendedLoopback", "-test.benchtime", "2x", "-test.count", "1")
 	if err != nil {
 		return []result{{What: whatMemPlain, Err: err.Error()}}
 	}
+	rs := memResults(p.lines())
+	if len(rs) == 0 {
+		return []result{{What: whatMemPlain, Err: fmt.Sprintf("no BenchmarkExtendedLoopback lines (%v)%s", p.Err(), p.tail())}}
+	}
+	return rs
+}
+
+// memBytes is what each transfer of BenchmarkExtendedLoopback moves (its
+// size in internal/rudp/bench_test.go).
+const memBytes = 1 << 30
+
+// memResults reads the plain and sealed results of
+// BenchmarkExtendedLoopback from the test binary's output.
+func memResults(lines []string) []result {
+	names := map[string]string{"extended": whatMemPlain, "sealed": whatMemSealed}
 	var rs []result
-	for _, l := range p.lines() {
+	for _, l := range lines {
 		name, m, ok := parseBenchLine(l)
 		if !ok {
 			continue
@@ -166,14 +180,11 @@ func (b *bench) inMemory(ctx context.Context, testBin string) []result {
 		if !ok {
 			continue
 		}
-		r := result{What: what, MBps: m["MB/s"], Bytes: 256 << 20, Retransmissions: uint64(m["retx"]), LossEvents: uint64(m["loss-events"]), SRTTms: m["srtt-µs"] / 1000}
+		r := result{What: what, MBps: m["MB/s"], Bytes: memBytes, Retransmissions: uint64(m["retx"]), LossEvents: uint64(m["loss-events"]), SRTTms: m["srtt-µs"] / 1000}
 		if ns := m["ns/op"]; ns > 0 {
 			r.Seconds = ns / 1e9
 		}
 		rs = append(rs, r)
-	}
-	if len(rs) == 0 {
-		return []result{{What: whatMemPlain, Err: fmt.Sprintf("no BenchmarkExtendedLoopback lines (%v)%s", p.Err(), p.tail())}}
 	}
 	return rs
 }
