@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,7 +27,15 @@ type proc struct {
 	stdout []string
 	stderr []string
 	more   chan struct{} // has a value once a line arrived since the last look
+
+	// ownHWM is udpbench's own peak RSS (KiB) just after the process
+	// started, and hwm the process's VmHWM as last sampled: see peakKiB.
+	ownHWM int64
+	hwm    atomic.Int64
 }
+
+// hwmEvery is how often a running process's VmHWM is read.
+const hwmEvery = 50 * time.Millisecond
 
 // keep returns the function that takes p's lines into dst.
 func (p *proc) keep(dst *[]string) func(string) {
@@ -52,6 +61,12 @@ func (b *bench) start(name, dir, bin string, args ...string) (*proc, error) {
 	if err := p.Start(); err != nil {
 		return nil, err
 	}
+	// Start has returned once the child has exec'd, so udpbench's peak
+	// now is at least what the child's ru_maxrss inherited.
+	if m, err := benchproc.ReadMem(os.Getpid()); err == nil {
+		p.ownHWM = m.HWM
+	}
+	go p.sampleHWM()
 	b.mu.Lock()
 	b.live[p] = true
 	b.mu.Unlock()
@@ -199,17 +214,57 @@ func (p *proc) tail() string {
 	return "; its stderr ends:\n    " + strings.Join(l, "\n    ")
 }
 
-// usage returns the peak RSS in KiB and the user+system CPU seconds of an
-// exited process.
+// sampleHWM reads the process's VmHWM, its own peak RSS so far, until it
+// exits. Once it has exited there is none to read: its memory is gone.
+func (p *proc) sampleHWM() {
+	t := time.NewTicker(hwmEvery)
+	defer t.Stop()
+	for {
+		if m, err := benchproc.ReadMem(p.PID); err == nil && m.HWM > p.hwm.Load() {
+			p.hwm.Store(m.HWM)
+		}
+		select {
+		case <-t.C:
+		case <-p.Done():
+			return
+		}
+	}
+}
+
+// peakKiB chooses a child's peak RSS from its ru_maxrss, udpbench's own
+// peak RSS when it started (ownHWM) and its VmHWM as last sampled. Linux
+// starts a child's ru_maxrss at the peak of the memory it replaced at
+// exec, and Go's os/exec starts children with vfork, sharing udpbench's:
+// a child's ru_maxrss is never below udpbench's own peak. Above it,
+// ru_maxrss is the child's own and exact; at or below, the child's own
+// peak is no more, and the sampled VmHWM (at most hwmEvery old at its
+// exit) is the figure, sampled then true.
+func peakKiB(maxrss, ownHWM, sampled int64) (kib int64, wasSampled bool) {
+	if maxrss > ownHWM || sampled <= 0 {
+		return maxrss, false
+	}
+	return min(sampled, maxrss), true
+}
+
+// usage returns the peak RSS in KiB (see peakKiB) and the user+system CPU
+// seconds of an exited process.
 func usage(p *proc) (maxRSSKiB int64, cpu float64) {
+	kib, _, cpu := usageSampled(p)
+	return kib, cpu
+}
+
+// usageSampled is usage, also saying whether the peak RSS was sampled
+// rather than the exact ru_maxrss.
+func usageSampled(p *proc) (maxRSSKiB int64, sampled bool, cpu float64) {
 	if p.Alive() || p.Cmd.ProcessState == nil {
-		return 0, 0
+		return 0, false, 0
 	}
 	ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
-		return 0, 0
+		return 0, false, 0
 	}
-	return ru.Maxrss, p.CPUAtExit().Seconds()
+	kib, sampled := peakKiB(ru.Maxrss, p.ownHWM, p.hwm.Load())
+	return kib, sampled, p.CPUAtExit().Seconds()
 }
 
 // loadAvg returns the 1, 5 and 15 minute load averages, as uptime shows

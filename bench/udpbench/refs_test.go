@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,4 +76,52 @@ func TestDDRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.root, "dd-out.bin")); !os.IsNotExist(err) {
 		t.Errorf("dd's file left behind (%v)", err)
 	}
+}
+
+func TestPeakKiB(t *testing.T) {
+	tests := []struct {
+		maxrss, own, sampled int64
+		want                 int64
+		wantSampled          bool
+	}{
+		{30000, 20000, 29000, 30000, false}, // above udpbench's own: exact
+		{34000, 34000, 23000, 23000, true},  // udpbench's own: the sample
+		{34000, 40000, 23000, 23000, true},
+		{34000, 34000, 0, 34000, false},    // no sample: an upper bound
+		{34000, 34000, 50000, 34000, true}, // never above ru_maxrss
+	}
+	for _, tt := range tests {
+		got, s := peakKiB(tt.maxrss, tt.own, tt.sampled)
+		if got != tt.want || s != tt.wantSampled {
+			t.Errorf("peakKiB(%d, %d, %d) = %d, %v; want %d, %v", tt.maxrss, tt.own, tt.sampled, got, s, tt.want, tt.wantSampled)
+		}
+	}
+}
+
+// TestUsageNotParentRSS: a small child of a large udpbench reports its
+// own peak RSS, not udpbench's, which Linux gives it as ru_maxrss.
+func TestUsageNotParentRSS(t *testing.T) {
+	needTool(t, "sleep", "coreutils")
+	const big = 200 << 20
+	hold := make([]byte, big)
+	for i := 0; i < len(hold); i += 4096 {
+		hold[i] = 1 // each page resident
+	}
+	b := testBench(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := b.runToEnd(ctx, 30*time.Second, "sleep", "", "sleep", "0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ru := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	kib, sampled, _ := usageSampled(p)
+	t.Logf("sleep: ru_maxrss %d KiB, reported %d KiB (sampled %v)", ru, kib, sampled)
+	if ru < big>>10 {
+		t.Skipf("ru_maxrss %d KiB: this kernel does not hand the parent's peak to a child", ru)
+	}
+	if !sampled || kib <= 0 || kib > 32<<10 {
+		t.Errorf("sleep's peak RSS reported as %d KiB (sampled %v), want its own few MB", kib, sampled)
+	}
+	hold[len(hold)-1]++
 }

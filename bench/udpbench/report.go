@@ -124,9 +124,13 @@ type result struct {
 	ImpairLostUp    uint64  `json:"impair_lost_up,omitempty"`
 	ImpairLostDown  uint64  `json:"impair_lost_down,omitempty"`
 
-	SenderMaxRSSKiB   int64   `json:"sender_maxrss_kib,omitempty"`
-	ReceiverMaxRSSKiB int64   `json:"receiver_maxrss_kib,omitempty"`
-	CPUSeconds        float64 `json:"cpu_seconds,omitempty"` // user+system of every process of the run
+	SenderMaxRSSKiB   int64 `json:"sender_maxrss_kib,omitempty"`
+	ReceiverMaxRSSKiB int64 `json:"receiver_maxrss_kib,omitempty"`
+	// RSSSampled says that a peak RSS above is the process's VmHWM as
+	// sampled while it ran, not its ru_maxrss, which was udpbench's own
+	// (see peakKiB).
+	RSSSampled bool    `json:"rss_sampled,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"` // user+system of every process of the run
 	// KernelDrops is how much the system-wide Udp RcvbufErrors counter of
 	// /proc/net/snmp grew during the transfer: datagrams the kernel dropped
 	// because a socket's receive buffer was full (any process's).

@@ -24,6 +24,9 @@ func (b *bench) partRSS(ctx context.Context, p *part) {
 	r.Round = 1
 	b.progress(p, r)
 	p.add(r)
+	if r.RSSSampled {
+		p.note("a peak RSS is VmHWM of /proc/PID/status read every %v while the process ran: its ru_maxrss was no more than udpbench's own peak, which Linux hands to a child at exec", hwmEvery)
+	}
 	const goal = 64e6
 	snd := float64(r.SenderMaxRSSKiB) * 1024 / 1e6
 	rcv := float64(r.ReceiverMaxRSSKiB) * 1024 / 1e6

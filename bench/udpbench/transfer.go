@@ -139,7 +139,9 @@ func (b *bench) netkitTransfer(ctx context.Context, x xfer) result {
 	if werr != nil {
 		return fail(werr)
 	}
-	r.SenderMaxRSSKiB, r.CPUSeconds = usage(send)
+	var sampled bool
+	r.SenderMaxRSSKiB, sampled, r.CPUSeconds = usageSampled(send)
+	r.RSSSampled = r.RSSSampled || sampled
 	r.WallSeconds = send.Wall().Seconds()
 	r.WallMBps = float64(x.src.size) / 1e6 / r.WallSeconds
 	var sum sendSummary
@@ -205,8 +207,9 @@ func (b *bench) netkitTransfer(ctx context.Context, x xfer) result {
 		r.Warnings = append(r.Warnings, relay.warnings()...)
 	}
 	b.stop(recv)
-	rss, cpu := usage(recv)
+	rss, sampled, cpu := usageSampled(recv)
 	r.ReceiverMaxRSSKiB = rss
+	r.RSSSampled = r.RSSSampled || sampled
 	r.CPUSeconds += cpu
 	r.Warnings = append(r.Warnings, recv.warnings()...)
 	if ev.Size == nil || *ev.Size != x.src.size {
