@@ -19,7 +19,7 @@ func (b *bench) partRSS(ctx context.Context, p *part) {
 		return
 	}
 	defer os.Remove(src.path)
-	p.note("a %s %s file (%d bytes) in %s; the receiver runs with --max-size 0; peak RSS is getrusage's ru_maxrss of each process (KiB), 64 MB = 64,000,000 bytes", fill, fmtBytes(src.size), src.size, b.opt.dir)
+	p.note("a %s %s file (%d bytes) in %s; the receiver runs with --max-size 0; peak RSS is each process's ru_maxrss (KiB) unless a note says sampled VmHWM, 64 MB = 64,000,000 bytes", fill, fmtBytes(src.size), src.size, b.opt.dir)
 	r := b.netkitTransfer(ctx, xfer{what: "netkit extended, " + fmtBytes(src.size) + " (files)", src: src, forceVerify: true})
 	r.Round = 1
 	b.progress(p, r)
