@@ -43,9 +43,10 @@ func TestParseOnly(t *testing.T) {
 		ok   bool
 	}{
 		{"quic,tftp,impair,rss", []string{"quic", "tftp", "impair", "rss"}, true},
+		{"nc,dd,quic", []string{"nc", "dd", "quic"}, true},
 		{"rss", []string{"rss"}, true},
 		{" impair , quic ", []string{"impair", "quic"}, true},
-		{"all", []string{"quic", "tftp", "impair", "rss"}, true},
+		{"all", []string{"quic", "nc", "dd", "tftp", "impair", "rss"}, true},
 		{"", nil, false},
 		{",", nil, false},
 		{"quic,udp", nil, false},
