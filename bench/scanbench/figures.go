@@ -14,9 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
+	"github.com/netkit/netkit/bench/internal/benchproc"
 	"github.com/netkit/netkit/internal/netns"
 )
 
@@ -46,14 +47,32 @@ func timeScan(ctx context.Context, ns *netns.Net, prefix, argv []string, out str
 	var errOut strings.Builder
 	cmd.Stderr = &errOut
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return scanResult{}, err
+	}
+	// The peak RSS is read from /proc while the scanner runs (VmHWM, of
+	// the program that "ip netns exec" and prlimit exec in the same
+	// process), not from getrusage: a child Go starts shares the parent's
+	// memory until it execs, and Linux counts the parent's peak as the
+	// child's.
+	var rss atomic.Int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if m, err := benchproc.ReadMem(cmd.Process.Pid); err == nil {
+				rss.Store(max(rss.Load(), m.HWM))
+			} else {
+				return // gone
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	err := cmd.Wait()
 	wall := time.Since(start)
+	<-sampled
 	if err != nil {
 		return scanResult{}, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, errOut.String())
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -63,7 +82,7 @@ func timeScan(ctx context.Context, ns *netns.Net, prefix, argv []string, out str
 	if err != nil {
 		return scanResult{}, fmt.Errorf("%s: %w", out, err)
 	}
-	return scanResult{wall: wall, maxRSS: rss, answer: a, raw: string(b)}, nil
+	return scanResult{wall: wall, maxRSS: rss.Load(), answer: a, raw: string(b)}, nil
 }
 
 // pair runs netkit's and the reference's scans of one round, in turn,
