@@ -155,7 +155,7 @@ func (l *Lobby) join(s *Session, name, room string) error {
 	switch {
 	case l.closed:
 		return ErrClosed
-	case l.names[foldName(name)] != nil:
+	case l.nameTakenLocked(name):
 		return fmt.Errorf("%w: %q; pick another", ErrNameTaken, name)
 	case l.cfg.MaxWaiting > 0 && l.waitingLocked() >= l.cfg.MaxWaiting:
 		return fmt.Errorf("%w (limit %d); try again later", ErrTooManyWaiting, l.cfg.MaxWaiting)
@@ -175,6 +175,22 @@ func (l *Lobby) join(s *Session, name, room string) error {
 	}
 	l.updateWaitingLocked()
 	return nil
+}
+
+// nameTakenLocked reports whether a player holds name. One whose game is
+// over holds it no longer, though the lobby forgets the players of a game
+// only a moment after they are told it is over (ended): whoever comes
+// back at once under the same name must not be refused.
+func (l *Lobby) nameTakenLocked(name string) bool {
+	p := l.names[foldName(name)]
+	if p == nil {
+		return false
+	}
+	if m := p.m.Load(); m != nil && m.over() {
+		l.forgetLocked(p)
+		return false
+	}
+	return true
 }
 
 func (l *Lobby) enqueueLocked(p *player) {

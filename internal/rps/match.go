@@ -25,6 +25,13 @@ type match struct {
 	stopped bool // shut down without a result
 }
 
+// over reports whether the game has ended, or was stopped.
+func (m *match) over() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.doneLocked()
+}
+
 // doneLocked reports whether the game has ended, or was stopped.
 func (m *match) doneLocked() bool { return m.stopped || m.g.Over() }
 

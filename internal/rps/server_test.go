@@ -506,3 +506,39 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestNameFreeOnceGameOver: the players of a game are told it is over a
+// moment before the lobby forgets them; in that moment their names are
+// free already. (TestReconnectAfterGrace, coming back as bob at once,
+// was refused now and then with "name is taken".)
+func TestNameFreeOnceGameOver(t *testing.T) {
+	l := NewLobby(Config{})
+	a, b := l.NewSession(&discard{}), l.NewSession(&discard{})
+	a.Handle([]byte("alice"))
+	b.Handle([]byte("bob"))
+	m := b.p.m.Load()
+	if m == nil {
+		t.Fatal("no game")
+	}
+	// What match.resign does, but for telling the lobby.
+	m.mu.Lock()
+	m.g.Resign(1, game.Quit)
+	m.endLocked()
+	m.mu.Unlock()
+
+	c := l.NewSession(&discard{})
+	c.Handle([]byte("bob"))
+	if c.p == nil {
+		t.Fatal("bob, whose game is over, could not join again")
+	}
+	if l.Waiting() != 1 {
+		t.Errorf("%d waiting, want the new bob", l.Waiting())
+	}
+	// The lobby now forgets the old game's players: the new bob stays.
+	l.ended(m, Record{Winner: "alice", Loser: "bob", Forfeit: game.Quit})
+	d := l.NewSession(&discard{})
+	d.Handle([]byte("Bob"))
+	if d.p != nil {
+		t.Error("a second bob joined beside the new one")
+	}
+}
