@@ -352,3 +352,28 @@ func partialSize(dir string) int64 {
 	}
 	return 0
 }
+
+// TestUDPSendToEcho checks issue 13's item 1 against a running netkit
+// serve: netkit udp send pointed at the suite's UDP echo port (RFC 862),
+// extended and --legacy, says at once that the port echoes and is no
+// netkit udp receiver, within its --timeout, and exits 1.
+func TestUDPSendToEcho(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "", plainEndpoints, "serve", "--random-ports", "--json")
+	addr := srv.addr(t, "echo/udp")
+	for _, mode := range [][]string{nil, {"--legacy"}} {
+		t.Run(strings.Join(append([]string{"extended"}, mode...), " "), func(t *testing.T) {
+			c := netkitCmd(t, append([]string{"udp", "send", addr, "--text", "hi", "--timeout", "3s"}, mode...)...)
+			c.timeout = 20 * time.Second
+			r := run(t, c)
+			r.wantCode(t, 1)
+			want := addr + " echoes what it is sent: it is not a netkit udp receiver"
+			if line := oneLine(t, "stderr", r.stderr); !strings.HasSuffix(line, want) {
+				t.Errorf("error %q, want it to end %q", line, want)
+			}
+			if r.elapsed > 10*time.Second {
+				t.Errorf("took %v with --timeout 3s", r.elapsed.Round(time.Millisecond))
+			}
+		})
+	}
+}

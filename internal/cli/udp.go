@@ -409,6 +409,8 @@ func sendError(addr string, err error, st rudp.Stats) error {
 		done = fmt.Sprintf(" (%d items delivered before)", st.Items)
 	}
 	switch {
+	case errors.Is(err, rudp.ErrEcho):
+		return fmt.Errorf("%s echoes what it is sent: it is not a netkit udp receiver", addr)
 	case errors.Is(err, rudp.ErrPeerGone):
 		return fmt.Errorf("%s stopped answering%s; is 'netkit udp recv' running there? (%w)", addr, done, err)
 	case errors.Is(err, rudp.ErrRefused):

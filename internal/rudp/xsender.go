@@ -169,7 +169,8 @@ type XSender struct {
 	paceBlock bool      // the pacer stopped this call's fill
 	more      bool      // this call's fill stopped at maxBurst
 
-	lastHeard time.Time
+	lastHeard time.Time // the last valid answer, or when the wait began
+	answered  bool      // a valid answer has arrived in this session
 	waiting   bool
 	idleSince time.Time // last activity, for PING
 	lastFrags []fragState
@@ -327,7 +328,7 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 		// A legacy answer to a HELLO: a legacy receiver that answers
 		// what it does not know. Fall back at once.
 		if s.phase == xHello && s.opt.Secret == "" {
-			if _, err := wire.Parse(datagram); err == nil {
+			if f, err := wire.Parse(datagram); err == nil && (f.Type == wire.ACK || f.Type == wire.NACK || f.Type == wire.FIN) {
 				return s.fallback(now)
 			}
 		}
@@ -342,8 +343,29 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 		s.stats.Dropped++
 		return s.output()
 	}
-	s.lastHeard = now
+	// Only a valid answer shows that the receiver is there: junk, stale
+	// answers and the sender's own frames coming back leave the timeout
+	// running.
+	bad := s.stats.Stale + s.stats.Dropped
+	s.dispatch(h, body, now)
+	if s.stats.Stale+s.stats.Dropped == bad {
+		s.lastHeard = now
+		s.answered = true
+	}
+	s.pump(now)
+	return s.output()
+}
+
+// dispatch handles one valid extended frame from the receiver.
+func (s *XSender) dispatch(h wire.XHeader, body []byte, now time.Time) {
 	switch h.Type {
+	case wire.HELLO, wire.OPEN, wire.DATA, wire.END, wire.PING:
+		// A receiver sends none. The HELLO just sent, coming back, is an
+		// echo service's doing.
+		s.stats.Dropped++
+		if hl, err := wire.ParseHello(body); h.Type == wire.HELLO && err == nil && hl.Token == s.token && !s.answered {
+			s.fail(ErrEcho)
+		}
 	case wire.WELCOME:
 		s.welcome(h, body, now)
 	case wire.REJECT:
@@ -378,8 +400,6 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 	default:
 		s.stats.Dropped++
 	}
-	s.pump(now)
-	return s.output()
 }
 
 // unseal checks a datagram's crc, or opens its sealed body, and returns
@@ -483,6 +503,9 @@ func (s *XSender) fallback(now time.Time) Output {
 		s.fail(err)
 		return s.output()
 	}
+	// The wait for an answer goes on: Timeout bounds it from the first
+	// HELLO, not from the fallback.
+	m.waiting, m.silentSince = s.waiting, s.lastHeard
 	for _, it := range s.queue {
 		if err := m.Enqueue(it); err != nil {
 			s.fail(err)
