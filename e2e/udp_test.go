@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -376,4 +377,68 @@ func TestUDPSendToEcho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUDPShutdownTellsSender checks issue 12's defect 2 with the real
+// binaries: SIGTERM to netkit udp recv in the middle of a transfer lets
+// it go on for the grace (5 s), then tells the sender, which stops at
+// once with a message that says why, well before its own timeout; an
+// extended transfer leaves its partial file for a resume.
+func TestUDPShutdownTellsSender(t *testing.T) {
+	t.Parallel()
+	for _, mode := range udpModes[:2] {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			dir, src := t.TempDir(), t.TempDir()
+			recv, addr := startUDPRecv(t, dir, mode.recv...)
+			relay := startImpair(t, addr, "--up-rate", "300KB/s") // 8 MB: half a minute
+			data := make([]byte, 8_000_000)
+			rand.NewChaCha8([32]byte{3}).Read(data)
+			file := filepath.Join(src, "cut-off.bin")
+			os.WriteFile(file, data, 0o644)
+			send := start(t, netkitCmd(t, append([]string{"udp", "send", relay, file, "--timeout", "60s"}, mode.send...)...))
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if partialSize(dir) > 0 || mode.name == "legacy" && hiddenFiles(dir) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the transfer did not start within 20 s")
+				}
+			}
+			recv.signal(t, syscall.SIGTERM)
+			sigAt := time.Now()
+			code, ok := send.wait(30 * time.Second)
+			if !ok {
+				t.Fatalf("the sender still runs 30 s after SIGTERM to the receiver; stderr %q", send.stderr)
+			}
+			if took := time.Since(sigAt); took > 20*time.Second {
+				t.Errorf("the sender stopped %v after SIGTERM: it waited instead of being told", took.Round(time.Millisecond))
+			}
+			want := "is shutting down: send again once it is back"
+			if mode.name == "legacy" {
+				want = "or it is shutting down"
+			}
+			if line := oneLine(t, "stderr", send.stderr.String()); code != 1 || !strings.Contains(line, want) {
+				t.Errorf("sender: exit %d, stderr %q; want 1 and %q", code, line, want)
+			}
+			if code, ok := recv.wait(stopTimeout); !ok || code != 0 {
+				t.Errorf("receiver: exit %d (exited %v), want 0; stderr %q", code, ok, recv.stderr)
+			}
+			if mode.name != "legacy" && partialSize(dir) == 0 {
+				t.Errorf("no partial file kept for a resume: %v", hiddenFiles(dir))
+			}
+		})
+	}
+}
+
+// hiddenFiles counts the store's temporary files in dir.
+func hiddenFiles(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".netkit-") {
+			n++
+		}
+	}
+	return n
 }

@@ -411,12 +411,14 @@ func sendError(addr string, err error, st rudp.Stats) error {
 	switch {
 	case errors.Is(err, rudp.ErrEcho):
 		return fmt.Errorf("%s echoes what it is sent: it is not a netkit udp receiver", addr)
+	case errors.Is(err, rudp.ErrShuttingDown):
+		return fmt.Errorf("%s is shutting down%s: send again once it is back (a file cut off resumes where it stopped)", addr, done)
 	case errors.Is(err, rudp.ErrPeerGone):
 		return fmt.Errorf("%s stopped answering%s; is 'netkit udp recv' running there? (%w)", addr, done, err)
 	case errors.Is(err, rudp.ErrRefused):
-		return fmt.Errorf("%s refused%s; its log says why (name, size or disk): %w", addr, done, err)
+		return fmt.Errorf("%s refused%s; its log says why (name, size or disk; or it is shutting down): %w", addr, done, err)
 	case errors.Is(err, rudp.ErrPeerClosed):
-		return fmt.Errorf("%s ended the session%s: %w", addr, done, err)
+		return fmt.Errorf("%s ended the session%s (is it shutting down?): %w", addr, done, err)
 	}
 	return fmt.Errorf("sending to %s%s: %w", addr, done, err)
 }
@@ -676,7 +678,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 	sctx, cancel := context.WithTimeout(context.Background(), udpGrace)
 	defer cancel()
 	if err := r.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stdio.Stderr, "transfers still in progress after %v were dropped\n", udpGrace)
+		fmt.Fprintf(stdio.Stderr, "transfers still in progress after %v were stopped and their senders told; files cut off are kept for a resume (extended mode)\n", udpGrace)
 	}
 	if err := <-served; !errors.Is(err, rudp.ErrServerClosed) {
 		return err

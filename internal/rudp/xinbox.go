@@ -291,9 +291,16 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 		in.stats.Refused++
 		body := wire.AppendReject(in.body[:0], wire.Reject{Token: hl.Token, Code: c, Message: msg})
 		in.emitTo(from, wire.XHeader{Type: wire.REJECT}, body, nil)
-		in.evs = append(in.evs, Event{Kind: EventRefused, Peer: from, Err: fmt.Errorf("%w: %s", ErrRefused, msg)})
+		err := fmt.Errorf("%w: %s", ErrRefused, msg)
+		if c == wire.CodeShutdown {
+			err = fmt.Errorf("%w: %w", ErrRefused, in.refusing)
+		}
+		in.evs = append(in.evs, Event{Kind: EventRefused, Peer: from, Err: err})
 	}
 	switch {
+	case in.refusing != nil:
+		reject(wire.CodeShutdown, wire.CodeShutdown.String())
+		return
 	case hl.Version != wire.Version:
 		reject(wire.CodeVersion, fmt.Sprintf("extended version %d is not spoken here (version %d is)", hl.Version, wire.Version))
 		return
@@ -882,10 +889,28 @@ func (in *XInbox) flush(now time.Time) {
 }
 
 // Close forgets every session, keeping unfinished files for a resume
-// where the store can, with an EventAborted wrapping reason.
-func (in *XInbox) Close(reason error) Output {
+// where the store can, with an EventAborted wrapping reason. Each sender
+// is told, so that it stops at once rather than wait for its timeout:
+// ABORT with code (CodeShutdown from a Receiver) for each transfer, and
+// for the session itself (transfer id 0), then CLOSE; a sealed session
+// still in its handshake gets REJECT.
+func (in *XInbox) Close(code wire.Code, reason error) Output {
 	in.reset()
+	msg := code.String()
 	for _, s := range in.sessions {
+		switch {
+		case s.replyType == wire.REJECT:
+			// refused already
+		case s.flags&wire.FlagSecret != 0 && s.keys == nil:
+			in.emitTo(s.addr, wire.XHeader{Session: s.sid, PN: s.pn, Type: wire.REJECT}, wire.AppendReject(in.body[:0], wire.Reject{Token: s.token, Code: code, Message: msg}), nil)
+			s.pn++
+		default:
+			for _, x := range s.xfers {
+				in.emit(s, wire.ABORT, wire.AppendResult(in.body[:0], wire.Result{TID: x.open.TID, Code: code, Text: msg}))
+			}
+			in.emit(s, wire.ABORT, wire.AppendResult(in.body[:0], wire.Result{Code: code, Text: msg}))
+			in.emit(s, wire.CLOSE, nil)
+		}
 		in.forget(s, 0, fmt.Errorf("%w: %w", ErrAborted, reason))
 	}
 	in.deadline = time.Time{}

@@ -1094,6 +1094,16 @@ func (s *XSender) end(now time.Time) {
 func (s *XSender) result(t wire.Type, body []byte, now time.Time) {
 	r, err := wire.ParseResult(body)
 	x := s.x
+	if err == nil && t == wire.ABORT && r.TID == 0 && r.Code == wire.CodeShutdown {
+		// The session's end, from a receiver shutting down: between
+		// transfers, or after the ABORT of one was lost.
+		if x != nil {
+			s.fail(fmt.Errorf("%w: %w during %s", ErrRefused, ErrShuttingDown, x.item.describe()))
+		} else {
+			s.fail(fmt.Errorf("%w: %w", ErrPeerClosed, ErrShuttingDown))
+		}
+		return
+	}
 	if err != nil || x == nil || r.TID != x.tid {
 		s.stats.Stale++
 		return
@@ -1331,6 +1341,8 @@ func codeErr(c wire.Code) error {
 		return fmt.Errorf("%w: %w", ErrRefused, ErrTooLarge)
 	case wire.CodeIntegrity:
 		return fmt.Errorf("%w: %w", ErrRefused, ErrIntegrity)
+	case wire.CodeShutdown:
+		return fmt.Errorf("%w: %w", ErrRefused, ErrShuttingDown)
 	}
 	return ErrRefused
 }
