@@ -60,6 +60,10 @@ type XInboxConfig struct {
 	Trace func(FrameTrace)
 }
 
+// deriveKey stretches a passphrase: secure.DeriveKey, which fuzz targets
+// replace with a cached one (Argon2id takes tens of milliseconds a call).
+var deriveKey = secure.DeriveKey
+
 // xsess is one extended session.
 type xsess struct {
 	sid       uint32
@@ -166,7 +170,7 @@ func NewXInbox(cfg XInboxConfig) (*XInbox, error) {
 	}
 	if cfg.Secret != "" {
 		rand.Read(x.salt[:])
-		psk, err := secure.DeriveKey(cfg.Secret, x.salt[:])
+		psk, err := deriveKey(cfg.Secret, x.salt[:])
 		if err != nil {
 			return nil, err
 		}

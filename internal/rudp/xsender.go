@@ -543,7 +543,7 @@ func (s *XSender) welcome(h wire.XHeader, body []byte, now time.Time) {
 		return
 	}
 	// Stretch the passphrase with the receiver's salt, then Noise.
-	psk, err := secure.DeriveKey(s.opt.Secret, w.Salt[:])
+	psk, err := deriveKey(s.opt.Secret, w.Salt[:])
 	if err != nil {
 		s.fail(err)
 		return
