@@ -269,6 +269,9 @@ func (n *xfuzz) checkInbox() {
 		}
 		active += len(s.xfers)
 		for _, x := range s.xfers {
+			if x.open.Kind == wire.KindText && x.open.Size > fuzzMaxText || x.open.Kind == wire.KindFile && x.open.Size > fuzzMaxSize {
+				n.t.Fatalf("a %c transfer of %d bytes accepted, over the limit", x.open.Kind, x.open.Size)
+			}
 			if len(x.text) > fuzzMaxText || x.bytes > fuzzMaxSize || x.cum > x.count || x.high > x.count {
 				n.t.Fatalf("transfer holds %d text bytes, %d bytes, cum %d high %d of %d", len(x.text), x.bytes, x.cum, x.high, x.count)
 			}
@@ -403,18 +406,18 @@ func (n *xfuzz) step(op byte, rest []byte, toSender bool) int {
 		n.tick(time.Duration(arg(0)) * 5 * time.Millisecond)
 		return 1
 	default: // inject a datagram of the input's bytes
-		size := min(int(arg(0)), len(rest)-1)
-		if size < 0 {
+		if len(rest) < 2 {
 			return len(rest)
 		}
-		flags := arg(1)
-		d := n.forge(rest[1:1+size], flags&1 == 1, flags&2 == 2)
+		size := min(int(rest[0]), len(rest)-2)
+		flags := rest[1]
+		d := n.forge(rest[2:2+size], flags&1 == 1, flags&2 == 2)
 		if toSender {
 			n.deliverDown(d)
 		} else {
 			n.deliverUp(d, flags&4 == 4)
 		}
-		return 1 + size
+		return 2 + size
 	}
 }
 
