@@ -442,3 +442,39 @@ func hiddenFiles(dir string) int {
 	}
 	return n
 }
+
+// TestUDPSuiteShowsReceived checks issue 13's item 11 against a running
+// netkit serve: a text sent to its udp service shows in the log line and
+// in /status.json, and so does every stored file's path.
+func TestUDPSuiteShowsReceived(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "", append(plainEndpoints, "udp/udp"), "serve", "--random-ports", "--json")
+	addr := srv.addr(t, "udp/udp")
+	netkit(t, "", "udp", "send", addr, "--text", "to the suite").wantCode(t, 0)
+	src := filepath.Join(t.TempDir(), "for-the-suite.txt")
+	os.WriteFile(src, []byte("a file"), 0o644)
+	netkit(t, "", "udp", "send", addr, src).wantCode(t, 0)
+	path := filepath.Join(srv.dataDir, "udp-inbox", "for-the-suite.txt")
+
+	for _, want := range []string{"to the suite", path} {
+		if _, err := srv.stderr.wait(srv.exited, lineTimeout, func(l string) bool { return strings.Contains(l, want) }); err != nil {
+			t.Errorf("no log line with %q: %v\nstderr: %q", want, err, srv.stderr)
+		}
+	}
+	r := run(t, command{path: peer(t, "curl"), args: []string{"-sS", "http://" + srv.addr(t, "web/http") + "/status.json"}})
+	r.wantCode(t, 0)
+	var st struct {
+		Services struct {
+			UDP struct {
+				Received []struct{ Kind, Text, Name, Path string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status.json %q: %v", r.stdout, err)
+	}
+	got := st.Services.UDP.Received
+	if len(got) != 2 || got[0].Kind != "text" || got[0].Text != "to the suite" || got[1].Kind != "file" || got[1].Name != "for-the-suite.txt" || got[1].Path != path {
+		t.Errorf("status.json services.udp.received = %+v, want the text and %s", got, path)
+	}
+}

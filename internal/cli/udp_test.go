@@ -332,3 +332,57 @@ func TestUDPServeSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPRecvShowsReceived checks issue 13's item 11 for netkit udp recv
+// as a person reads it (no --json): each text on standard output with its
+// sender, and each stored file with the path it was stored under.
+func TestUDPRecvShowsReceived(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"udp", "recv", "--listen", "127.0.0.1:0", "--dir", dir}, IO{Stdin: strings.NewReader(""), Stdout: pw, Stderr: io.Discard})
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("no line within 10 s")
+			return ""
+		}
+	}
+	addr, _, ok := strings.Cut(strings.TrimPrefix(next(), "listening on "), ",")
+	if !ok {
+		t.Fatal("no listening line")
+	}
+	if _, _, err := run(t, "", "udp", "send", addr, "--text", "hello, receiver"); err != nil {
+		t.Fatal(err)
+	}
+	if l := next(); !strings.HasPrefix(l, "127.0.0.1:") || !strings.HasSuffix(l, ": hello, receiver") {
+		t.Errorf("text line %q, want PEER: hello, receiver", l)
+	}
+	src := filepath.Join(t.TempDir(), "shown.txt")
+	os.WriteFile(src, []byte("12345"), 0o644)
+	if _, _, err := run(t, "", "udp", "send", addr, src, "--legacy"); err != nil {
+		t.Fatal(err)
+	}
+	if l, want := next(), "file shown.txt, 5 bytes, stored as "+filepath.Join(dir, "shown.txt"); !strings.HasSuffix(l, want) {
+		t.Errorf("file line %q, want it to end %q", l, want)
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -386,15 +388,35 @@ func (r *Receiver) Stats() InboxStats {
 	return r.in.Stats().add(r.xin.Stats())
 }
 
+// logText bounds the text of a message in a log line.
+const logText = 1024
+
+// pathOf is where a file stored as name is: in the Store's folder when
+// the Store says which (Store does).
+func (r *Receiver) pathOf(name string) string {
+	var store any = r.Store
+	if r.own != nil {
+		store = r.own
+	}
+	if d, ok := store.(interface{ Dir() string }); ok {
+		return filepath.Join(d.Dir(), name)
+	}
+	return name
+}
+
 // report logs events and passes them to OnEvent, without r.mu held.
 func (r *Receiver) report(evs []Event) {
 	for _, ev := range evs {
 		l := r.logger.With("peer", ev.Peer)
 		switch ev.Kind {
 		case EventText:
-			l.Info("text received", "bytes", ev.Size)
+			text, cut := ev.Text, false
+			if len(text) > logText {
+				text, cut = strings.ToValidUTF8(text[:logText], ""), true
+			}
+			l.Info("text received", "bytes", ev.Size, "text", text, "truncated", cut)
 		case EventFile:
-			l.Info("file stored", "name", ev.Name, "path", ev.Path, "bytes", ev.Size)
+			l.Info("file stored", "name", ev.Name, "path", r.pathOf(ev.Path), "bytes", ev.Size)
 		case EventRefused:
 			l.Warn("transfer refused", "name", ev.Name, "err", ev.Err)
 		case EventFailed:
