@@ -167,8 +167,11 @@ func TestUDPSecretMismatch(t *testing.T) {
 	}
 	r = netkit(t, "", "udp", "send", addr, file, "--legacy", "--timeout", "5s")
 	r.wantCode(t, 1)
-	if !strings.Contains(r.stderr, "refused") {
+	if !strings.Contains(r.stderr, "requires a secret, and the legacy protocol (--legacy, --window 1) cannot carry one") {
 		t.Errorf("legacy sender said %q", r.stderr)
+	}
+	if n := strings.Count(netkit(t, "", "udp", "send", addr, file, "--secret", "wrong one", "--timeout", "5s").stderr, "wrong secret"); n != 1 {
+		t.Errorf("a wrong secret is said %d times, want once", n)
 	}
 	r = netkit(t, "", "udp", "send", addr, file, "--legacy", "--secret", "right one")
 	r.wantCode(t, 2)

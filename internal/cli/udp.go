@@ -117,6 +117,7 @@ type udpSendFlags struct {
 	text         string
 	textSet      bool
 	json         bool
+	fragSet      bool // --fragment-size was given
 }
 
 func udpSendCommand(stdio IO, def string) *command {
@@ -172,6 +173,7 @@ Examples:
 		flags:   fs,
 		maxArgs: -1,
 		run: func(ctx context.Context, args []string) error {
+			fs.Visit(func(fl *flag.Flag) { f.fragSet = f.fragSet || fl.Name == "fragment-size" })
 			addr, files, stdin, err := f.parse(args, def)
 			if err != nil {
 				return &UsageError{Cmd: cmd, Err: err}
@@ -190,8 +192,8 @@ func (f *udpSendFlags) parse(args []string, def string) (addr string, files []st
 		return "", nil, false, errors.New("--secret (or $NETKIT_SECRET): the legacy protocol (--legacy, --window 1) cannot encrypt; drop one of them")
 	case f.window < 1:
 		return "", nil, false, fmt.Errorf("--window %d: want 1 (stop-and-wait) or more", f.window)
-	case f.fragSize != 0 && (f.fragSize < 1 || f.fragSize > wire.MaxData):
-		return "", nil, false, fmt.Errorf("--fragment-size %d: want 1 to %d", f.fragSize, wire.MaxData)
+	case (f.fragSet || f.fragSize != 0) && (f.fragSize < 1 || f.fragSize > wire.MaxData):
+		return "", nil, false, fmt.Errorf("--fragment-size %d: want 1 to %d data bytes per frame (leave it out for the largest that avoids IP fragmentation)", f.fragSize, wire.MaxData)
 	case f.corruptEvery < 0:
 		return "", nil, false, fmt.Errorf("--corrupt-every %d: want 0 (never) or more", f.corruptEvery)
 	case f.timeout <= 0:
@@ -346,6 +348,13 @@ func runUDPSend(ctx context.Context, stdio IO, f *udpSendFlags, addr string, fil
 	st, err := s.Run(ctx)
 	elapsed := time.Since(start)
 	stopProgress()
+	if errors.Is(err, rudp.ErrRefused) && st.Legacy && st.Items == 0 && ctx.Err() == nil {
+		// A legacy FIN says nothing of why: ask, in the extended
+		// protocol, whether the receiver wants a secret.
+		if why := rudp.WhyRefused(conn, time.Second); why != nil {
+			err = why
+		}
+	}
 	if err == nil {
 		// The session ended normally, so the reader of standard input
 		// (if any) has ended it; after a failure it may still be blocked
@@ -409,6 +418,10 @@ func sendError(addr string, err error, st rudp.Stats) error {
 		done = fmt.Sprintf(" (%d items delivered before)", st.Items)
 	}
 	switch {
+	case errors.Is(err, rudp.ErrBadSecret):
+		return fmt.Errorf("%s: wrong secret: the handshake failed; both sides must use the same --secret (or $NETKIT_SECRET)", addr)
+	case errors.Is(err, rudp.ErrNeedSecret):
+		return fmt.Errorf("%s requires a secret, and the legacy protocol (--legacy, --window 1) cannot carry one: send with --secret and without --legacy", addr)
 	case errors.Is(err, rudp.ErrEcho):
 		return fmt.Errorf("%s echoes what it is sent: it is not a netkit udp receiver", addr)
 	case errors.Is(err, rudp.ErrShuttingDown):

@@ -1325,6 +1325,9 @@ func (s *XSender) output() Output {
 
 // rejectError turns a REJECT into an error for the sender's user.
 func rejectError(r wire.Reject) error {
+	if r.Code == wire.CodeBadSecret {
+		return ErrBadSecret // which says all the REJECT's message does
+	}
 	msg := r.Message
 	if msg == "" {
 		msg = r.Code.String()
