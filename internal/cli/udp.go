@@ -153,9 +153,9 @@ selective acknowledgements, congestion control, SHA-256 of every item,
 resume of a file cut off); a receiver that does not answer the offer
 within a second is taken for a legacy one, and the session goes on in
 the original stop-and-wait protocol. --legacy (or --window 1) skips the
-offer. --secret encrypts every frame (Noise handshake, ChaCha20-Poly1305,
-key stretched with Argon2id); it needs a netkit receiver with the same
-secret. Sending a file again after an interruption resumes it where it
+offer. --secret encrypts every frame (Noise handshake, AES-256-GCM where
+both ends have AES instructions, else ChaCha20-Poly1305, key stretched
+with Argon2id); it needs a netkit receiver with the same secret. Sending a file again after an interruption resumes it where it
 stopped.
 
 At the end one summary line: bytes, time, rate, frames, retransmissions,
@@ -259,6 +259,7 @@ type udpSummary struct {
 	KeepAlives      uint64  `json:"keepalives,omitempty"`
 	SRTTms          float64 `json:"srtt_ms"`
 	Mode            string  `json:"mode"`
+	Cipher          string  `json:"cipher,omitempty"`
 	Lost            uint64  `json:"lost,omitempty"`
 	LossEvents      uint64  `json:"loss_events,omitempty"`
 	Resumed         int64   `json:"resumed_bytes,omitempty"`
@@ -443,7 +444,7 @@ func summarize(addr string, st rudp.Stats, elapsed time.Duration) udpSummary {
 		Frames: st.Frames, Retransmissions: st.Retransmissions, NACKs: st.NACKs, Timeouts: st.Timeouts,
 		Corrupted: st.Corrupted, KeepAlives: st.KeepAlives,
 		SRTTms: float64(st.SRTT) / float64(time.Millisecond),
-		Mode:   "extended", Lost: st.Lost, LossEvents: st.LossEvents, Resumed: st.Resumed,
+		Mode:   "extended", Cipher: st.Cipher, Lost: st.Lost, LossEvents: st.LossEvents, Resumed: st.Resumed,
 	}
 	switch {
 	case st.Legacy:

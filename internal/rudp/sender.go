@@ -76,6 +76,11 @@ type SendOptions struct {
 	// Secret, when set, seals the session (extended mode only): a Noise
 	// handshake authenticated by a key stretched from it with Argon2id.
 	Secret string
+	// NoAES, with a Secret, never offers AES-256-GCM: the frames are
+	// sealed with ChaCha20-Poly1305, as by a peer without AES
+	// instructions. By default AES-256-GCM is offered where the CPU has
+	// them, and used when the receiver has them too.
+	NoAES bool
 	// HelloWait is how long the extended offer waits for an answer
 	// before falling back to legacy; zero means DefaultHelloWait.
 	HelloWait time.Duration

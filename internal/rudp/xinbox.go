@@ -58,6 +58,9 @@ type XInboxConfig struct {
 	// Trace, when set, is told every extended frame received and sent,
 	// with its body in the clear.
 	Trace func(FrameTrace)
+	// NoAES never takes the AES-256-GCM a sender offers: see
+	// SendOptions.NoAES.
+	NoAES bool
 }
 
 // deriveKey stretches a passphrase: secure.DeriveKey, which fuzz targets
@@ -329,7 +332,11 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 		rand.Read(r[:])
 		sid = binary.BigEndian.Uint32(r[:])
 	}
-	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: hl.Flags & wire.FlagSecret, lastHeard: now, lastData: now, xfers: make(map[uint32]*xin)}
+	flags := hl.Flags & wire.FlagSecret
+	if flags != 0 && hl.Flags&wire.FlagAESGCM != 0 && !in.cfg.NoAES && aesHardware() {
+		flags |= wire.FlagAESGCM // both have AES instructions
+	}
+	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: flags, lastHeard: now, lastData: now, xfers: make(map[uint32]*xin)}
 	in.sessions[sid] = s
 	in.perAddr[from.Addr()]++
 	in.byToken[key] = s
@@ -404,7 +411,11 @@ func (in *XInbox) handshake(s *xsess, body []byte, now time.Time) {
 		}
 		return
 	}
-	_, msg2, keys, err := secure.Respond(in.psk, prologue(s.sid, s.token, in.salt[:]), body, nil, nil)
+	c := secure.ChaCha20Poly1305
+	if s.flags&wire.FlagAESGCM != 0 {
+		c = secure.AES256GCM
+	}
+	_, msg2, keys, err := secure.RespondCipher(in.psk, prologue(s.sid, s.token, in.salt[:], c), body, nil, nil, c)
 	if err != nil {
 		in.stats.Refused++
 		msg := "wrong secret: the handshake failed (both sides must use the same --secret)"

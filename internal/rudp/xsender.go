@@ -132,16 +132,17 @@ type XSender struct {
 	closing bool
 	err     error
 
-	token  uint64
-	sid    uint32
-	pn     uint32
-	window uint32 // the receiver's, from WELCOME
-	keys   *secure.Keys
-	ini    *secure.Initiator
-	replay secure.ReplayWindow
-	ctl    *ctlFrame
-	ctlBuf ctlFrame
-	helloT time.Time // the first HELLO
+	token   uint64
+	sid     uint32
+	pn      uint32
+	window  uint32 // the receiver's, from WELCOME
+	keys    *secure.Keys
+	ini     *secure.Initiator
+	replay  secure.ReplayWindow
+	ctl     *ctlFrame
+	ctlBuf  ctlFrame
+	helloT  time.Time // the first HELLO
+	offered uint8     // the HELLO's flags
 
 	nextTID uint32
 	x       *xout
@@ -300,6 +301,9 @@ func (s *XSender) Stats() Stats {
 	st.SRTT, st.RTTVar, st.RTTSamples, st.RTO = s.rto.srtt, s.rto.rttvar, s.rto.samples, s.rto.rto
 	st.Cwnd = int(s.cwnd)
 	st.Extended, st.Sealed = true, s.keys != nil
+	if s.keys != nil {
+		st.Cipher = s.keys.Cipher().String()
+	}
 	return st
 }
 
@@ -487,7 +491,11 @@ func (s *XSender) start(now time.Time) {
 	var flags uint8
 	if s.opt.Secret != "" {
 		flags |= wire.FlagSecret
+		if !s.opt.NoAES && aesHardware() {
+			flags |= wire.FlagAESGCM
+		}
 	}
+	s.offered = flags
 	s.setCtl(wire.HELLO, wire.AppendHello(nil, wire.Hello{Version: wire.Version, Flags: flags, Token: s.token}), now)
 }
 
@@ -548,7 +556,11 @@ func (s *XSender) welcome(h wire.XHeader, body []byte, now time.Time) {
 		s.fail(err)
 		return
 	}
-	s.ini, err = secure.NewInitiator(psk, prologue(s.sid, s.token, w.Salt[:]))
+	c := secure.ChaCha20Poly1305
+	if w.Flags&s.offered&wire.FlagAESGCM != 0 {
+		c = secure.AES256GCM
+	}
+	s.ini, err = secure.NewInitiatorCipher(psk, prologue(s.sid, s.token, w.Salt[:], c), c)
 	if err != nil {
 		s.fail(err)
 		return
@@ -563,12 +575,23 @@ func (s *XSender) welcome(h wire.XHeader, body []byte, now time.Time) {
 }
 
 // prologue binds the Noise handshake to the session it runs in.
-func prologue(sid uint32, token uint64, salt []byte) []byte {
+// The cipher chosen is bound in too, but for ChaCha20-Poly1305, the one
+// peers of before the choice know: a WELCOME whose choice was altered on
+// the way fails the handshake.
+func prologue(sid uint32, token uint64, salt []byte, c secure.Cipher) []byte {
 	p := []byte("netkit rudp 1")
 	p = binary.BigEndian.AppendUint32(p, sid)
 	p = binary.BigEndian.AppendUint64(p, token)
-	return append(p, salt...)
+	p = append(p, salt...)
+	if c != secure.ChaCha20Poly1305 {
+		p = append(p, c.String()...)
+	}
+	return p
 }
+
+// aesHardware reports whether to offer AES-256-GCM: secure.HasAESHardware,
+// which tests replace to run both ciphers on any CPU.
+var aesHardware = secure.HasAESHardware
 
 // handshake handles the receiver's Noise message 2.
 func (s *XSender) handshake(h wire.XHeader, body []byte, now time.Time) {
