@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -166,8 +167,11 @@ func TestUDPSecretMismatch(t *testing.T) {
 	}
 	r = netkit(t, "", "udp", "send", addr, file, "--legacy", "--timeout", "5s")
 	r.wantCode(t, 1)
-	if !strings.Contains(r.stderr, "refused") {
+	if !strings.Contains(r.stderr, "requires a secret, and the legacy protocol (--legacy, --window 1) cannot carry one") {
 		t.Errorf("legacy sender said %q", r.stderr)
+	}
+	if n := strings.Count(netkit(t, "", "udp", "send", addr, file, "--secret", "wrong one", "--timeout", "5s").stderr, "wrong secret"); n != 1 {
+		t.Errorf("a wrong secret is said %d times, want once", n)
 	}
 	r = netkit(t, "", "udp", "send", addr, file, "--legacy", "--secret", "right one")
 	r.wantCode(t, 2)
@@ -351,4 +355,129 @@ func partialSize(dir string) int64 {
 		}
 	}
 	return 0
+}
+
+// TestUDPSendToEcho checks issue 13's item 1 against a running netkit
+// serve: netkit udp send pointed at the suite's UDP echo port (RFC 862),
+// extended and --legacy, says at once that the port echoes and is no
+// netkit udp receiver, within its --timeout, and exits 1.
+func TestUDPSendToEcho(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "", plainEndpoints, "serve", "--random-ports", "--json")
+	addr := srv.addr(t, "echo/udp")
+	for _, mode := range [][]string{nil, {"--legacy"}} {
+		t.Run(strings.Join(append([]string{"extended"}, mode...), " "), func(t *testing.T) {
+			c := netkitCmd(t, append([]string{"udp", "send", addr, "--text", "hi", "--timeout", "3s"}, mode...)...)
+			c.timeout = 20 * time.Second
+			r := run(t, c)
+			r.wantCode(t, 1)
+			want := addr + " echoes what it is sent: it is not a netkit udp receiver"
+			if line := oneLine(t, "stderr", r.stderr); !strings.HasSuffix(line, want) {
+				t.Errorf("error %q, want it to end %q", line, want)
+			}
+			if r.elapsed > 10*time.Second {
+				t.Errorf("took %v with --timeout 3s", r.elapsed.Round(time.Millisecond))
+			}
+		})
+	}
+}
+
+// TestUDPShutdownTellsSender checks issue 12's defect 2 with the real
+// binaries: SIGTERM to netkit udp recv in the middle of a transfer lets
+// it go on for the grace (5 s), then tells the sender, which stops at
+// once with a message that says why, well before its own timeout; an
+// extended transfer leaves its partial file for a resume.
+func TestUDPShutdownTellsSender(t *testing.T) {
+	t.Parallel()
+	for _, mode := range udpModes[:2] {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			dir, src := t.TempDir(), t.TempDir()
+			recv, addr := startUDPRecv(t, dir, mode.recv...)
+			relay := startImpair(t, addr, "--up-rate", "300KB/s") // 8 MB: half a minute
+			data := make([]byte, 8_000_000)
+			rand.NewChaCha8([32]byte{3}).Read(data)
+			file := filepath.Join(src, "cut-off.bin")
+			os.WriteFile(file, data, 0o644)
+			send := start(t, netkitCmd(t, append([]string{"udp", "send", relay, file, "--timeout", "60s"}, mode.send...)...))
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if partialSize(dir) > 0 || mode.name == "legacy" && hiddenFiles(dir) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the transfer did not start within 20 s")
+				}
+			}
+			recv.signal(t, syscall.SIGTERM)
+			sigAt := time.Now()
+			code, ok := send.wait(30 * time.Second)
+			if !ok {
+				t.Fatalf("the sender still runs 30 s after SIGTERM to the receiver; stderr %q", send.stderr)
+			}
+			if took := time.Since(sigAt); took > 20*time.Second {
+				t.Errorf("the sender stopped %v after SIGTERM: it waited instead of being told", took.Round(time.Millisecond))
+			}
+			want := "is shutting down: send again once it is back"
+			if mode.name == "legacy" {
+				want = "or it is shutting down"
+			}
+			if line := oneLine(t, "stderr", send.stderr.String()); code != 1 || !strings.Contains(line, want) {
+				t.Errorf("sender: exit %d, stderr %q; want 1 and %q", code, line, want)
+			}
+			if code, ok := recv.wait(stopTimeout); !ok || code != 0 {
+				t.Errorf("receiver: exit %d (exited %v), want 0; stderr %q", code, ok, recv.stderr)
+			}
+			if mode.name != "legacy" && partialSize(dir) == 0 {
+				t.Errorf("no partial file kept for a resume: %v", hiddenFiles(dir))
+			}
+		})
+	}
+}
+
+// hiddenFiles counts the store's temporary files in dir.
+func hiddenFiles(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".netkit-") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestUDPSuiteShowsReceived checks issue 13's item 11 against a running
+// netkit serve: a text sent to its udp service shows in the log line and
+// in /status.json, and so does every stored file's path.
+func TestUDPSuiteShowsReceived(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "", append(plainEndpoints, "udp/udp"), "serve", "--random-ports", "--json")
+	addr := srv.addr(t, "udp/udp")
+	netkit(t, "", "udp", "send", addr, "--text", "to the suite").wantCode(t, 0)
+	src := filepath.Join(t.TempDir(), "for-the-suite.txt")
+	os.WriteFile(src, []byte("a file"), 0o644)
+	netkit(t, "", "udp", "send", addr, src).wantCode(t, 0)
+	path := filepath.Join(srv.dataDir, "udp-inbox", "for-the-suite.txt")
+
+	for _, want := range []string{"to the suite", path} {
+		if _, err := srv.stderr.wait(srv.exited, lineTimeout, func(l string) bool { return strings.Contains(l, want) }); err != nil {
+			t.Errorf("no log line with %q: %v\nstderr: %q", want, err, srv.stderr)
+		}
+	}
+	r := run(t, command{path: peer(t, "curl"), args: []string{"-sS", "http://" + srv.addr(t, "web/http") + "/status.json"}})
+	r.wantCode(t, 0)
+	var st struct {
+		Services struct {
+			UDP struct {
+				Received []struct{ Kind, Text, Name, Path string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status.json %q: %v", r.stdout, err)
+	}
+	got := st.Services.UDP.Received
+	if len(got) != 2 || got[0].Kind != "text" || got[0].Text != "to the suite" || got[1].Kind != "file" || got[1].Name != "for-the-suite.txt" || got[1].Path != path {
+		t.Errorf("status.json services.udp.received = %+v, want the text and %s", got, path)
+	}
 }

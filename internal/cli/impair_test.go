@@ -30,6 +30,10 @@ func TestImpairUsageErrors(t *testing.T) {
 		{[]string{"impair", "--to", "127.0.0.1:7", "--up-delay", "-5ms"}, "--up-delay"},
 		{[]string{"impair", "--to", "127.0.0.1:7", "--jitter", "20"}, "--jitter"},
 		{[]string{"impair", "--to", "127.0.0.1:7", "--down-rate", "10Mbps"}, "--down-rate"},
+		// A bare number is refused: 10 bytes a second was never meant
+		// (issue 13 item 7).
+		{[]string{"impair", "--to", "127.0.0.1:7", "--rate", "10"}, "want a rate with its unit"},
+		{[]string{"impair", "--to", "127.0.0.1:7", "--up-rate", "1500"}, "--up-rate"},
 		{[]string{"impair", "--to", "127.0.0.1:7", "--queue", "lots"}, "--queue"},
 		{[]string{"impair", "--to", "127.0.0.1:7", "--seed", "x"}, "-seed"},
 		{[]string{"impair", "--to", "127.0.0.1:7", "--max-sessions", "0"}, "--max-sessions"},

@@ -117,6 +117,7 @@ type udpSendFlags struct {
 	text         string
 	textSet      bool
 	json         bool
+	fragSet      bool // --fragment-size was given
 }
 
 func udpSendCommand(stdio IO, def string) *command {
@@ -152,9 +153,9 @@ selective acknowledgements, congestion control, SHA-256 of every item,
 resume of a file cut off); a receiver that does not answer the offer
 within a second is taken for a legacy one, and the session goes on in
 the original stop-and-wait protocol. --legacy (or --window 1) skips the
-offer. --secret encrypts every frame (Noise handshake, ChaCha20-Poly1305,
-key stretched with Argon2id); it needs a netkit receiver with the same
-secret. Sending a file again after an interruption resumes it where it
+offer. --secret encrypts every frame (Noise handshake, AES-256-GCM where
+both ends have AES instructions, else ChaCha20-Poly1305, key stretched
+with Argon2id); it needs a netkit receiver with the same secret. Sending a file again after an interruption resumes it where it
 stopped.
 
 At the end one summary line: bytes, time, rate, frames, retransmissions,
@@ -172,6 +173,7 @@ Examples:
 		flags:   fs,
 		maxArgs: -1,
 		run: func(ctx context.Context, args []string) error {
+			fs.Visit(func(fl *flag.Flag) { f.fragSet = f.fragSet || fl.Name == "fragment-size" })
 			addr, files, stdin, err := f.parse(args, def)
 			if err != nil {
 				return &UsageError{Cmd: cmd, Err: err}
@@ -190,8 +192,8 @@ func (f *udpSendFlags) parse(args []string, def string) (addr string, files []st
 		return "", nil, false, errors.New("--secret (or $NETKIT_SECRET): the legacy protocol (--legacy, --window 1) cannot encrypt; drop one of them")
 	case f.window < 1:
 		return "", nil, false, fmt.Errorf("--window %d: want 1 (stop-and-wait) or more", f.window)
-	case f.fragSize != 0 && (f.fragSize < 1 || f.fragSize > wire.MaxData):
-		return "", nil, false, fmt.Errorf("--fragment-size %d: want 1 to %d", f.fragSize, wire.MaxData)
+	case (f.fragSet || f.fragSize != 0) && (f.fragSize < 1 || f.fragSize > wire.MaxData):
+		return "", nil, false, fmt.Errorf("--fragment-size %d: want 1 to %d data bytes per frame (leave it out for the largest that avoids IP fragmentation)", f.fragSize, wire.MaxData)
 	case f.corruptEvery < 0:
 		return "", nil, false, fmt.Errorf("--corrupt-every %d: want 0 (never) or more", f.corruptEvery)
 	case f.timeout <= 0:
@@ -257,6 +259,7 @@ type udpSummary struct {
 	KeepAlives      uint64  `json:"keepalives,omitempty"`
 	SRTTms          float64 `json:"srtt_ms"`
 	Mode            string  `json:"mode"`
+	Cipher          string  `json:"cipher,omitempty"`
 	Lost            uint64  `json:"lost,omitempty"`
 	LossEvents      uint64  `json:"loss_events,omitempty"`
 	Resumed         int64   `json:"resumed_bytes,omitempty"`
@@ -346,6 +349,13 @@ func runUDPSend(ctx context.Context, stdio IO, f *udpSendFlags, addr string, fil
 	st, err := s.Run(ctx)
 	elapsed := time.Since(start)
 	stopProgress()
+	if errors.Is(err, rudp.ErrRefused) && st.Legacy && st.Items == 0 && ctx.Err() == nil {
+		// A legacy FIN says nothing of why: ask, in the extended
+		// protocol, whether the receiver wants a secret.
+		if why := rudp.WhyRefused(conn, time.Second); why != nil {
+			err = why
+		}
+	}
 	if err == nil {
 		// The session ended normally, so the reader of standard input
 		// (if any) has ended it; after a failure it may still be blocked
@@ -409,12 +419,20 @@ func sendError(addr string, err error, st rudp.Stats) error {
 		done = fmt.Sprintf(" (%d items delivered before)", st.Items)
 	}
 	switch {
+	case errors.Is(err, rudp.ErrBadSecret):
+		return fmt.Errorf("%s: wrong secret: the handshake failed; both sides must use the same --secret (or $NETKIT_SECRET)", addr)
+	case errors.Is(err, rudp.ErrNeedSecret):
+		return fmt.Errorf("%s requires a secret, and the legacy protocol (--legacy, --window 1) cannot carry one: send with --secret and without --legacy", addr)
+	case errors.Is(err, rudp.ErrEcho):
+		return fmt.Errorf("%s echoes what it is sent: it is not a netkit udp receiver", addr)
+	case errors.Is(err, rudp.ErrShuttingDown):
+		return fmt.Errorf("%s is shutting down%s: send again once it is back (a file cut off resumes where it stopped)", addr, done)
 	case errors.Is(err, rudp.ErrPeerGone):
 		return fmt.Errorf("%s stopped answering%s; is 'netkit udp recv' running there? (%w)", addr, done, err)
 	case errors.Is(err, rudp.ErrRefused):
-		return fmt.Errorf("%s refused%s; its log says why (name, size or disk): %w", addr, done, err)
+		return fmt.Errorf("%s refused%s; its log says why (name, size or disk; or it is shutting down): %w", addr, done, err)
 	case errors.Is(err, rudp.ErrPeerClosed):
-		return fmt.Errorf("%s ended the session%s: %w", addr, done, err)
+		return fmt.Errorf("%s ended the session%s (is it shutting down?): %w", addr, done, err)
 	}
 	return fmt.Errorf("sending to %s%s: %w", addr, done, err)
 }
@@ -426,7 +444,7 @@ func summarize(addr string, st rudp.Stats, elapsed time.Duration) udpSummary {
 		Frames: st.Frames, Retransmissions: st.Retransmissions, NACKs: st.NACKs, Timeouts: st.Timeouts,
 		Corrupted: st.Corrupted, KeepAlives: st.KeepAlives,
 		SRTTms: float64(st.SRTT) / float64(time.Millisecond),
-		Mode:   "extended", Lost: st.Lost, LossEvents: st.LossEvents, Resumed: st.Resumed,
+		Mode:   "extended", Cipher: st.Cipher, Lost: st.Lost, LossEvents: st.LossEvents, Resumed: st.Resumed,
 	}
 	switch {
 	case st.Legacy:
@@ -674,7 +692,7 @@ func runUDPRecv(ctx context.Context, stdio IO, f *udpRecvFlags, maxSize int64) e
 	sctx, cancel := context.WithTimeout(context.Background(), udpGrace)
 	defer cancel()
 	if err := r.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stdio.Stderr, "transfers still in progress after %v were dropped\n", udpGrace)
+		fmt.Fprintf(stdio.Stderr, "transfers still in progress after %v were stopped and their senders told; files cut off are kept for a resume (extended mode)\n", udpGrace)
 	}
 	if err := <-served; !errors.Is(err, rudp.ErrServerClosed) {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -31,6 +32,8 @@ func TestUDPUsageErrors(t *testing.T) {
 		{[]string{"udp", "send", "--secret", "k", "--window", "1", "--text", "x"}, "cannot encrypt"},
 		{[]string{"udp", "send", "--fragment-size", "-1", file}, "1 to 1445"},
 		{[]string{"udp", "send", file, "--fragment-size", "1446"}, "1 to 1445"},
+		{[]string{"udp", "send", file, "--fragment-size", "0"}, "--fragment-size 0: want 1 to 1445 data bytes per frame (leave it out"},
+		{[]string{"udp", "send", "--legacy", "--fragment-size", "0", "--text", "x"}, "see 'netkit udp send --help'"},
 		{[]string{"udp", "send", "--corrupt-every", "-1", file}, "--corrupt-every"},
 		{[]string{"udp", "send", "--timeout", "0s", file}, "--timeout"},
 		{[]string{"udp", "send", "--keepalive", "-1s", file}, "--keepalive"},
@@ -330,5 +333,76 @@ func TestUDPServeSecret(t *testing.T) {
 		if out, _, _ := run(t, "", args...); strings.Contains(out, "service secret") {
 			t.Errorf("%q shows the secret", args)
 		}
+	}
+}
+
+// TestUDPRecvShowsReceived checks issue 13's item 11 for netkit udp recv
+// as a person reads it (no --json): each text on standard output with its
+// sender, and each stored file with the path it was stored under.
+func TestUDPRecvShowsReceived(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"udp", "recv", "--listen", "127.0.0.1:0", "--dir", dir}, IO{Stdin: strings.NewReader(""), Stdout: pw, Stderr: io.Discard})
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("no line within 10 s")
+			return ""
+		}
+	}
+	addr, _, ok := strings.Cut(strings.TrimPrefix(next(), "listening on "), ",")
+	if !ok {
+		t.Fatal("no listening line")
+	}
+	if _, _, err := run(t, "", "udp", "send", addr, "--text", "hello, receiver"); err != nil {
+		t.Fatal(err)
+	}
+	if l := next(); !strings.HasPrefix(l, "127.0.0.1:") || !strings.HasSuffix(l, ": hello, receiver") {
+		t.Errorf("text line %q, want PEER: hello, receiver", l)
+	}
+	src := filepath.Join(t.TempDir(), "shown.txt")
+	os.WriteFile(src, []byte("12345"), 0o644)
+	if _, _, err := run(t, "", "udp", "send", addr, src, "--legacy"); err != nil {
+		t.Fatal(err)
+	}
+	if l, want := next(), "file shown.txt, 5 bytes, stored as "+filepath.Join(dir, "shown.txt"); !strings.HasSuffix(l, want) {
+		t.Errorf("file line %q, want it to end %q", l, want)
+	}
+}
+
+// TestUDPSecretMessages checks issue 13's item 6 for udp: a wrong secret
+// is said once, and --legacy to a receiver with a secret says that the
+// receiver needs one and that the legacy protocol cannot carry it.
+func TestUDPSecretMessages(t *testing.T) {
+	addr, _, stop := startUDPRecv(t, "udp", "recv", "--listen", "127.0.0.1:0", "--dir", t.TempDir(), "--secret", "the right one")
+	defer stop()
+	_, _, err := run(t, "", "udp", "send", addr, "--text", "x", "--secret", "a wrong one")
+	if msg := fmt.Sprint(err); ExitCode(err) != 1 || strings.Count(msg, "wrong secret") != 1 || strings.Count(msg, "same --secret") != 1 {
+		t.Errorf("wrong secret: exit %d, %q; want 1 and the reason once", ExitCode(err), msg)
+	}
+	_, _, err = run(t, "", "udp", "send", addr, "--text", "x", "--legacy")
+	want := addr + " requires a secret, and the legacy protocol (--legacy, --window 1) cannot carry one: send with --secret and without --legacy"
+	if ExitCode(err) != 1 || fmt.Sprint(err) != want {
+		t.Errorf("--legacy to a receiver with a secret: exit %d, %v; want 1 and %q", ExitCode(err), err, want)
 	}
 }

@@ -20,7 +20,7 @@ const (
 
 const (
 	wantPercent  = "a percentage from 0% to 100%, like 5% or 0.1%"
-	wantRate     = "bytes per second like 10MB/s, 500kB/s or 1MiB/s, or bits per second like 100mbit; 0 for no limit"
+	wantRate     = "a rate with its unit: bytes per second like 10MB/s, 1.5GB/s or 1MiB/s, or bits per second like 80Mbit/s; 0 for no limit"
 	wantSize     = "a size in bytes like 1500, 64kB or 1MiB"
 	wantDuration = "a duration from 0 to 1m, like 20ms or 1.5s"
 )
@@ -67,9 +67,10 @@ var bitUnits = []unit{
 
 // ParseRate reads a rate and returns it in bytes per second; 0 means no
 // limit. Bytes take B with SI or IEC prefixes (10MB/s, 500kB/s, 1MiB/s;
-// the "/s" is optional, and a bare number is bytes per second); bits are
+// the "/s" is optional); bits are
 // spelled out as in tc (100mbit, 1Gbit/s). "Mbps" and "mb" are refused as
-// ambiguous: tc reads them as bytes, most people as bits.
+// ambiguous: tc reads them as bytes, most people as bits; so is a bare
+// number other than 0.
 func ParseRate(s string) (int64, error) {
 	bad := &SyntaxError{What: "rate", Input: s, Want: wantRate}
 	num, unit := splitNumber(strings.TrimSuffix(s, "/s"))
@@ -79,6 +80,10 @@ func ParseRate(s string) (int64, error) {
 	}
 	var bytes float64
 	switch {
+	case unit == "" && v != 0:
+		// A bare number: bytes or bits a second? Nobody can tell, and
+		// "10" is far more likely meant as 10 MB/s than 10 B/s.
+		return 0, bad
 	case unitOf(unit, bitUnits) > 0:
 		bytes = v * float64(unitOf(unit, bitUnits)) / 8
 	case unitOf(unit, byteUnits) > 0:

@@ -60,7 +60,11 @@ func TestParseRate(t *testing.T) {
 	}{
 		{"0", 0, true},
 		{"0B/s", 0, true},
-		{"1500", 1500, true},
+		{"1500", 0, false}, // a bare number: no unit
+		{"10", 0, false},
+		{"1.5", 0, false},
+		{"80Mbit/s", 10_000_000, true},
+		{"1.5GB/s", 1_500_000_000, true},
 		{"1500B/s", 1500, true},
 		{"1500B", 1500, true},
 		{"500kB/s", 500_000, true},
@@ -191,7 +195,7 @@ func TestErrorMessage(t *testing.T) {
 	if !errors.As(err, &se) || se.What != "rate" || se.Input != "10Mbps" {
 		t.Fatalf("ParseRate error %#v, want a *SyntaxError for the rate", err)
 	}
-	if want := `impair: bad rate "10Mbps": want bytes per second`; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
+	if want := `impair: bad rate "10Mbps": want a rate with its unit`; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
 		t.Errorf("message %q, want it to start %q", err, want)
 	}
 }
@@ -250,5 +254,5 @@ func ExampleParseRate() {
 	// 10MB/s = 10000000 bytes/s = 10MB/s
 	// 100mbit = 12500000 bytes/s = 12500kB/s
 	// 1MiB/s = 1048576 bytes/s = 1MiB/s
-	// impair: bad rate "10Mbps": want bytes per second like 10MB/s, 500kB/s or 1MiB/s, or bits per second like 100mbit; 0 for no limit
+	// impair: bad rate "10Mbps": want a rate with its unit: bytes per second like 10MB/s, 1.5GB/s or 1MiB/s, or bits per second like 80Mbit/s; 0 for no limit
 }

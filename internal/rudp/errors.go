@@ -51,6 +51,10 @@ var (
 	// ErrIntegrity reports a transfer whose SHA-256 did not match: the
 	// receiver discarded it.
 	ErrIntegrity = errors.New("rudp: SHA-256 mismatch")
+	// ErrEcho reports a peer that sends the sender's own frames back, as
+	// an RFC 862 echo service does: whatever it is, it is not a netkit
+	// udp receiver, and no answer will come.
+	ErrEcho = errors.New("rudp: the peer echoes what it is sent: it is not a netkit udp receiver")
 	// ErrChanged reports a file that came out shorter than its size while
 	// it was being sent.
 	ErrChanged = errors.New("rudp: file changed while sending")

@@ -302,7 +302,9 @@ func (in *Inbox) remove(addr netip.AddrPort) {
 }
 
 // Close forgets every peer, discarding unfinished transfers with an
-// EventAborted whose error wraps reason. The Inbox may be used again.
+// EventAborted whose error wraps reason, and tells each peer with FIN,
+// so that a sender stops at once rather than wait for its timeout. The
+// Inbox may be used again.
 func (in *Inbox) Close(reason error) Output {
 	in.reset(netip.AddrPort{})
 	for addr, p := range in.peers {
@@ -311,6 +313,7 @@ func (in *Inbox) Close(reason error) Output {
 			in.abort(p, EventAborted, fmt.Errorf("%w: %w", ErrAborted, reason))
 		}
 		in.remove(addr)
+		in.sendTo(addr, wire.Fin())
 	}
 	in.deadline = time.Time{}
 	return in.output()

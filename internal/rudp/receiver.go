@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,10 +287,12 @@ func (r *Receiver) checkDrained() {
 	}
 }
 
-// Shutdown stops taking new transfers (they are refused with FIN), waits
-// until those in progress have ended (complete, failed, or their sender
-// gone), then closes the Receiver. If ctx ends first, Shutdown closes at
-// once, discarding unfinished files, and returns ctx's error.
+// Shutdown stops taking new transfers and sessions at once (refused with
+// FIN, or REJECT and ABORT "shutting down"), waits until those in
+// progress have ended (complete, failed, or their sender gone), then
+// closes the Receiver, telling every sender left as Close does. If ctx
+// ends first, Shutdown closes at once and returns ctx's error: the
+// transfers cut off are ended as by Close.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.init()
 	r.mu.Lock()
@@ -320,9 +324,11 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	return r.Close()
 }
 
-// Close stops at once: the socket being served is closed, and the
-// unfinished transfers are ended: legacy ones discarded (their temporary
-// files removed), extended ones kept as partial files for a resume.
+// Close stops at once: the unfinished transfers are ended, legacy ones
+// discarded (their temporary files removed), extended ones kept as
+// partial files for a resume; every sender known is told (legacy FIN,
+// extended ABORT "shutting down" and CLOSE), so that it stops at once
+// with a clear message; then the socket being served is closed.
 func (r *Receiver) Close() error {
 	r.init()
 	r.mu.Lock()
@@ -333,8 +339,14 @@ func (r *Receiver) Close() error {
 	r.closed = true
 	var evs []Event
 	if r.in != nil {
-		evs = slices.Clone(r.in.Close(ErrServerClosed).Events)
-		evs = append(evs, r.xin.Close(ErrServerClosed).Events...)
+		// Every sender left is told, so that it stops at once with a
+		// clear message rather than wait for its timeout.
+		out := r.in.Close(ErrServerClosed)
+		r.tell(out)
+		evs = slices.Clone(out.Events)
+		out = r.xin.Close(wire.CodeShutdown, ErrServerClosed)
+		r.tell(out)
+		evs = append(evs, out.Events...)
 	}
 	if r.pc != nil {
 		r.pc.Close()
@@ -351,6 +363,21 @@ func (r *Receiver) Close() error {
 	return nil
 }
 
+// tell sends out's datagrams on the socket being served, if any; r.mu
+// is held. The serving goroutine may be writing too: a PacketConn is safe
+// for that.
+func (r *Receiver) tell(out Output) {
+	if r.pc == nil {
+		return
+	}
+	for i, d := range out.Datagrams {
+		if r.Trace != nil {
+			traceDatagram(r.Trace, TraceOut, out.To[i], d)
+		}
+		r.pc.WriteTo(d, net.UDPAddrFromAddrPort(out.To[i]))
+	}
+}
+
 // Stats returns the Inbox's counters so far.
 func (r *Receiver) Stats() InboxStats {
 	if r.init() != nil {
@@ -361,15 +388,35 @@ func (r *Receiver) Stats() InboxStats {
 	return r.in.Stats().add(r.xin.Stats())
 }
 
+// logText bounds the text of a message in a log line.
+const logText = 1024
+
+// pathOf is where a file stored as name is: in the Store's folder when
+// the Store says which (Store does).
+func (r *Receiver) pathOf(name string) string {
+	var store any = r.Store
+	if r.own != nil {
+		store = r.own
+	}
+	if d, ok := store.(interface{ Dir() string }); ok {
+		return filepath.Join(d.Dir(), name)
+	}
+	return name
+}
+
 // report logs events and passes them to OnEvent, without r.mu held.
 func (r *Receiver) report(evs []Event) {
 	for _, ev := range evs {
 		l := r.logger.With("peer", ev.Peer)
 		switch ev.Kind {
 		case EventText:
-			l.Info("text received", "bytes", ev.Size)
+			text, cut := ev.Text, false
+			if len(text) > logText {
+				text, cut = strings.ToValidUTF8(text[:logText], ""), true
+			}
+			l.Info("text received", "bytes", ev.Size, "text", text, "truncated", cut)
 		case EventFile:
-			l.Info("file stored", "name", ev.Name, "path", ev.Path, "bytes", ev.Size)
+			l.Info("file stored", "name", ev.Name, "path", r.pathOf(ev.Path), "bytes", ev.Size)
 		case EventRefused:
 			l.Warn("transfer refused", "name", ev.Name, "err", ev.Err)
 		case EventFailed:

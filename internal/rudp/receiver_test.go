@@ -3,7 +3,11 @@ package rudp
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"net"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,4 +68,43 @@ func TestReceiverOneSocket(t *testing.T) {
 		}
 	}
 	ev.wait(t, 5*time.Second, "text", count(EventText, 1))
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutine and the
+// test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestReceiverLogsWhatArrived checks issue 13's item 11 for the
+// Receiver's log, which is what netkit serve shows: the text received,
+// and the path a file was stored under, in full.
+func TestReceiverLogsWhatArrived(t *testing.T) {
+	dir := t.TempDir()
+	var log syncBuffer
+	evs := newEvents()
+	addr := startReceiver(t, &Receiver{Dir: dir, Logger: slog.New(slog.NewTextHandler(&log, nil)), OnEvent: evs.add})
+	items := []Item{Text("to the log"), File("logged.txt", strings.NewReader("x"), 1)}
+	if _, err := Send(t.Context(), dialUDP(t, addr), items, fast); err != nil {
+		t.Fatal(err)
+	}
+	evs.wait(t, 5*time.Second, "the file", count(EventFile, 1))
+	for _, want := range []string{`text="to the log"`, "path=" + filepath.Join(dir, "logged.txt")} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log %q, want %s", log.String(), want)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package rudp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +76,11 @@ type SendOptions struct {
 	// Secret, when set, seals the session (extended mode only): a Noise
 	// handshake authenticated by a key stretched from it with Argon2id.
 	Secret string
+	// NoAES, with a Secret, never offers AES-256-GCM: the frames are
+	// sealed with ChaCha20-Poly1305, as by a peer without AES
+	// instructions. By default AES-256-GCM is offered where the CPU has
+	// them, and used when the receiver has them too.
+	NoAES bool
 	// HelloWait is how long the extended offer waits for an answer
 	// before falling back to legacy; zero means DefaultHelloWait.
 	HelloWait time.Duration
@@ -167,7 +173,8 @@ type Sender struct {
 	kpaOut      bool   // a KPA awaits its ACK
 	kpaAt       time.Time
 	waiting     bool      // an answer is awaited
-	silentSince time.Time // since when, or the peer's last frame if later
+	silentSince time.Time // since when, or the peer's last valid answer if later
+	answered    bool      // a valid answer has arrived in this session
 
 	dats  uint64 // DAT first transmissions, for CorruptEvery
 	dirty []byte
@@ -279,7 +286,9 @@ func (s *Sender) Handle(datagram []byte, now time.Time) Output {
 		s.stats.Dropped++
 		return s.output()
 	}
-	s.silentSince = now // the peer is there
+	// Only a valid answer shows that the receiver is there: junk, stale
+	// answers and the sender's own frames coming back leave the timeout
+	// running.
 	switch f.Type {
 	case wire.FIN:
 		if s.state == sendIdle {
@@ -291,6 +300,7 @@ func (s *Sender) Handle(datagram []byte, now time.Time) Output {
 	case wire.ACK, wire.NACK:
 		switch {
 		case (s.state == sendInfo || s.state == sendData) && wire.Answers(s.sent, f):
+			s.heard(now)
 			if f.Type == wire.NACK {
 				s.stats.NACKs++
 				s.retransmit(now)
@@ -298,6 +308,7 @@ func (s *Sender) Handle(datagram []byte, now time.Time) Output {
 				s.acked(now)
 			}
 		case s.kpaOut && f.Type == wire.ACK && wire.Answers(wire.KeepAlive(), f):
+			s.heard(now)
 			s.kpaOut = false
 			if s.state == sendIdle {
 				s.waiting = false
@@ -306,10 +317,22 @@ func (s *Sender) Handle(datagram []byte, now time.Time) Output {
 			s.stats.Stale++
 		}
 	default:
-		s.stats.Dropped++ // INF, DAT, KPA: a receiver sends none
+		// INF, DAT, KPA: a receiver sends none. The frame just sent,
+		// coming back, is an echo service's doing.
+		s.stats.Dropped++
+		if !s.answered && (f.Type == wire.KPA || bytes.Equal(datagram, s.frame)) {
+			s.fail(ErrEcho)
+			return s.output()
+		}
 	}
 	s.pump(now)
 	return s.output()
+}
+
+// heard notes a valid answer from the receiver at now.
+func (s *Sender) heard(now time.Time) {
+	s.silentSince = now
+	s.answered = true
 }
 
 // Tick tells the Sender that time has come to now: it retransmits the

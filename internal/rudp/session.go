@@ -231,6 +231,12 @@ func (s *Session) Run(ctx context.Context) (Stats, error) {
 		switch {
 		case err == nil:
 			out = s.handle(buf, n, now, &evs)
+			if d := out.Deadline; !d.IsZero() && !now.Before(d) && !s.m.Done() {
+				// Due while datagrams kept arriving: a peer that never
+				// stops sending must not keep the timeout from firing.
+				evs = s.flush(out, evs)
+				out = s.m.Tick(now)
+			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			out = s.m.Tick(now)
 		case transient(err):

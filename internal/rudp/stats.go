@@ -39,6 +39,10 @@ type Stats struct {
 	// secret, Legacy one in the legacy protocol (asked for, or fallen
 	// back to).
 	Extended, Sealed, Legacy bool
+	// Cipher is what a sealed session's frames are sealed with: "AESGCM"
+	// (AES-256-GCM) or "ChaChaPoly" (ChaCha20-Poly1305); empty when not
+	// sealed.
+	Cipher string
 	// Cwnd is the congestion window in fragments (extended).
 	Cwnd int
 	// Acks counts the SACKs received; Lost the fragments taken for lost

@@ -58,7 +58,14 @@ type XInboxConfig struct {
 	// Trace, when set, is told every extended frame received and sent,
 	// with its body in the clear.
 	Trace func(FrameTrace)
+	// NoAES never takes the AES-256-GCM a sender offers: see
+	// SendOptions.NoAES.
+	NoAES bool
 }
+
+// deriveKey stretches a passphrase: secure.DeriveKey, which fuzz targets
+// replace with a cached one (Argon2id takes tens of milliseconds a call).
+var deriveKey = secure.DeriveKey
 
 // xsess is one extended session.
 type xsess struct {
@@ -166,7 +173,7 @@ func NewXInbox(cfg XInboxConfig) (*XInbox, error) {
 	}
 	if cfg.Secret != "" {
 		rand.Read(x.salt[:])
-		psk, err := secure.DeriveKey(cfg.Secret, x.salt[:])
+		psk, err := deriveKey(cfg.Secret, x.salt[:])
 		if err != nil {
 			return nil, err
 		}
@@ -291,9 +298,16 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 		in.stats.Refused++
 		body := wire.AppendReject(in.body[:0], wire.Reject{Token: hl.Token, Code: c, Message: msg})
 		in.emitTo(from, wire.XHeader{Type: wire.REJECT}, body, nil)
-		in.evs = append(in.evs, Event{Kind: EventRefused, Peer: from, Err: fmt.Errorf("%w: %s", ErrRefused, msg)})
+		err := fmt.Errorf("%w: %s", ErrRefused, msg)
+		if c == wire.CodeShutdown {
+			err = fmt.Errorf("%w: %w", ErrRefused, in.refusing)
+		}
+		in.evs = append(in.evs, Event{Kind: EventRefused, Peer: from, Err: err})
 	}
 	switch {
+	case in.refusing != nil:
+		reject(wire.CodeShutdown, wire.CodeShutdown.String())
+		return
 	case hl.Version != wire.Version:
 		reject(wire.CodeVersion, fmt.Sprintf("extended version %d is not spoken here (version %d is)", hl.Version, wire.Version))
 		return
@@ -318,7 +332,11 @@ func (in *XInbox) hello(b []byte, from netip.AddrPort, now time.Time) {
 		rand.Read(r[:])
 		sid = binary.BigEndian.Uint32(r[:])
 	}
-	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: hl.Flags & wire.FlagSecret, lastHeard: now, lastData: now, xfers: make(map[uint32]*xin)}
+	flags := hl.Flags & wire.FlagSecret
+	if flags != 0 && hl.Flags&wire.FlagAESGCM != 0 && !in.cfg.NoAES && aesHardware() {
+		flags |= wire.FlagAESGCM // both have AES instructions
+	}
+	s := &xsess{sid: sid, addr: from, token: hl.Token, flags: flags, lastHeard: now, lastData: now, xfers: make(map[uint32]*xin)}
 	in.sessions[sid] = s
 	in.perAddr[from.Addr()]++
 	in.byToken[key] = s
@@ -393,7 +411,11 @@ func (in *XInbox) handshake(s *xsess, body []byte, now time.Time) {
 		}
 		return
 	}
-	_, msg2, keys, err := secure.Respond(in.psk, prologue(s.sid, s.token, in.salt[:]), body, nil, nil)
+	c := secure.ChaCha20Poly1305
+	if s.flags&wire.FlagAESGCM != 0 {
+		c = secure.AES256GCM
+	}
+	_, msg2, keys, err := secure.RespondCipher(in.psk, prologue(s.sid, s.token, in.salt[:], c), body, nil, nil, c)
 	if err != nil {
 		in.stats.Refused++
 		msg := "wrong secret: the handshake failed (both sides must use the same --secret)"
@@ -882,10 +904,28 @@ func (in *XInbox) flush(now time.Time) {
 }
 
 // Close forgets every session, keeping unfinished files for a resume
-// where the store can, with an EventAborted wrapping reason.
-func (in *XInbox) Close(reason error) Output {
+// where the store can, with an EventAborted wrapping reason. Each sender
+// is told, so that it stops at once rather than wait for its timeout:
+// ABORT with code (CodeShutdown from a Receiver) for each transfer, and
+// for the session itself (transfer id 0), then CLOSE; a sealed session
+// still in its handshake gets REJECT.
+func (in *XInbox) Close(code wire.Code, reason error) Output {
 	in.reset()
+	msg := code.String()
 	for _, s := range in.sessions {
+		switch {
+		case s.replyType == wire.REJECT:
+			// refused already
+		case s.flags&wire.FlagSecret != 0 && s.keys == nil:
+			in.emitTo(s.addr, wire.XHeader{Session: s.sid, PN: s.pn, Type: wire.REJECT}, wire.AppendReject(in.body[:0], wire.Reject{Token: s.token, Code: code, Message: msg}), nil)
+			s.pn++
+		default:
+			for _, x := range s.xfers {
+				in.emit(s, wire.ABORT, wire.AppendResult(in.body[:0], wire.Result{TID: x.open.TID, Code: code, Text: msg}))
+			}
+			in.emit(s, wire.ABORT, wire.AppendResult(in.body[:0], wire.Result{Code: code, Text: msg}))
+			in.emit(s, wire.CLOSE, nil)
+		}
 		in.forget(s, 0, fmt.Errorf("%w: %w", ErrAborted, reason))
 	}
 	in.deadline = time.Time{}

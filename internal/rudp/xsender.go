@@ -132,16 +132,17 @@ type XSender struct {
 	closing bool
 	err     error
 
-	token  uint64
-	sid    uint32
-	pn     uint32
-	window uint32 // the receiver's, from WELCOME
-	keys   *secure.Keys
-	ini    *secure.Initiator
-	replay secure.ReplayWindow
-	ctl    *ctlFrame
-	ctlBuf ctlFrame
-	helloT time.Time // the first HELLO
+	token   uint64
+	sid     uint32
+	pn      uint32
+	window  uint32 // the receiver's, from WELCOME
+	keys    *secure.Keys
+	ini     *secure.Initiator
+	replay  secure.ReplayWindow
+	ctl     *ctlFrame
+	ctlBuf  ctlFrame
+	helloT  time.Time // the first HELLO
+	offered uint8     // the HELLO's flags
 
 	nextTID uint32
 	x       *xout
@@ -169,7 +170,8 @@ type XSender struct {
 	paceBlock bool      // the pacer stopped this call's fill
 	more      bool      // this call's fill stopped at maxBurst
 
-	lastHeard time.Time
+	lastHeard time.Time // the last valid answer, or when the wait began
+	answered  bool      // a valid answer has arrived in this session
 	waiting   bool
 	idleSince time.Time // last activity, for PING
 	lastFrags []fragState
@@ -299,6 +301,9 @@ func (s *XSender) Stats() Stats {
 	st.SRTT, st.RTTVar, st.RTTSamples, st.RTO = s.rto.srtt, s.rto.rttvar, s.rto.samples, s.rto.rto
 	st.Cwnd = int(s.cwnd)
 	st.Extended, st.Sealed = true, s.keys != nil
+	if s.keys != nil {
+		st.Cipher = s.keys.Cipher().String()
+	}
 	return st
 }
 
@@ -327,7 +332,7 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 		// A legacy answer to a HELLO: a legacy receiver that answers
 		// what it does not know. Fall back at once.
 		if s.phase == xHello && s.opt.Secret == "" {
-			if _, err := wire.Parse(datagram); err == nil {
+			if f, err := wire.Parse(datagram); err == nil && (f.Type == wire.ACK || f.Type == wire.NACK || f.Type == wire.FIN) {
 				return s.fallback(now)
 			}
 		}
@@ -342,8 +347,29 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 		s.stats.Dropped++
 		return s.output()
 	}
-	s.lastHeard = now
+	// Only a valid answer shows that the receiver is there: junk, stale
+	// answers and the sender's own frames coming back leave the timeout
+	// running.
+	bad := s.stats.Stale + s.stats.Dropped
+	s.dispatch(h, body, now)
+	if s.stats.Stale+s.stats.Dropped == bad {
+		s.lastHeard = now
+		s.answered = true
+	}
+	s.pump(now)
+	return s.output()
+}
+
+// dispatch handles one valid extended frame from the receiver.
+func (s *XSender) dispatch(h wire.XHeader, body []byte, now time.Time) {
 	switch h.Type {
+	case wire.HELLO, wire.OPEN, wire.DATA, wire.END, wire.PING:
+		// A receiver sends none. The HELLO just sent, coming back, is an
+		// echo service's doing.
+		s.stats.Dropped++
+		if hl, err := wire.ParseHello(body); h.Type == wire.HELLO && err == nil && hl.Token == s.token && !s.answered {
+			s.fail(ErrEcho)
+		}
 	case wire.WELCOME:
 		s.welcome(h, body, now)
 	case wire.REJECT:
@@ -378,8 +404,6 @@ func (s *XSender) Handle(datagram []byte, now time.Time) Output {
 	default:
 		s.stats.Dropped++
 	}
-	s.pump(now)
-	return s.output()
 }
 
 // unseal checks a datagram's crc, or opens its sealed body, and returns
@@ -467,7 +491,11 @@ func (s *XSender) start(now time.Time) {
 	var flags uint8
 	if s.opt.Secret != "" {
 		flags |= wire.FlagSecret
+		if !s.opt.NoAES && aesHardware() {
+			flags |= wire.FlagAESGCM
+		}
 	}
+	s.offered = flags
 	s.setCtl(wire.HELLO, wire.AppendHello(nil, wire.Hello{Version: wire.Version, Flags: flags, Token: s.token}), now)
 }
 
@@ -483,6 +511,9 @@ func (s *XSender) fallback(now time.Time) Output {
 		s.fail(err)
 		return s.output()
 	}
+	// The wait for an answer goes on: Timeout bounds it from the first
+	// HELLO, not from the fallback.
+	m.waiting, m.silentSince = s.waiting, s.lastHeard
 	for _, it := range s.queue {
 		if err := m.Enqueue(it); err != nil {
 			s.fail(err)
@@ -520,12 +551,16 @@ func (s *XSender) welcome(h wire.XHeader, body []byte, now time.Time) {
 		return
 	}
 	// Stretch the passphrase with the receiver's salt, then Noise.
-	psk, err := secure.DeriveKey(s.opt.Secret, w.Salt[:])
+	psk, err := deriveKey(s.opt.Secret, w.Salt[:])
 	if err != nil {
 		s.fail(err)
 		return
 	}
-	s.ini, err = secure.NewInitiator(psk, prologue(s.sid, s.token, w.Salt[:]))
+	c := secure.ChaCha20Poly1305
+	if w.Flags&s.offered&wire.FlagAESGCM != 0 {
+		c = secure.AES256GCM
+	}
+	s.ini, err = secure.NewInitiatorCipher(psk, prologue(s.sid, s.token, w.Salt[:], c), c)
 	if err != nil {
 		s.fail(err)
 		return
@@ -540,12 +575,23 @@ func (s *XSender) welcome(h wire.XHeader, body []byte, now time.Time) {
 }
 
 // prologue binds the Noise handshake to the session it runs in.
-func prologue(sid uint32, token uint64, salt []byte) []byte {
+// The cipher chosen is bound in too, but for ChaCha20-Poly1305, the one
+// peers of before the choice know: a WELCOME whose choice was altered on
+// the way fails the handshake.
+func prologue(sid uint32, token uint64, salt []byte, c secure.Cipher) []byte {
 	p := []byte("netkit rudp 1")
 	p = binary.BigEndian.AppendUint32(p, sid)
 	p = binary.BigEndian.AppendUint64(p, token)
-	return append(p, salt...)
+	p = append(p, salt...)
+	if c != secure.ChaCha20Poly1305 {
+		p = append(p, c.String()...)
+	}
+	return p
 }
+
+// aesHardware reports whether to offer AES-256-GCM: secure.HasAESHardware,
+// which tests replace to run both ciphers on any CPU.
+var aesHardware = secure.HasAESHardware
 
 // handshake handles the receiver's Noise message 2.
 func (s *XSender) handshake(h wire.XHeader, body []byte, now time.Time) {
@@ -1071,6 +1117,16 @@ func (s *XSender) end(now time.Time) {
 func (s *XSender) result(t wire.Type, body []byte, now time.Time) {
 	r, err := wire.ParseResult(body)
 	x := s.x
+	if err == nil && t == wire.ABORT && r.TID == 0 && r.Code == wire.CodeShutdown {
+		// The session's end, from a receiver shutting down: between
+		// transfers, or after the ABORT of one was lost.
+		if x != nil {
+			s.fail(fmt.Errorf("%w: %w during %s", ErrRefused, ErrShuttingDown, x.item.describe()))
+		} else {
+			s.fail(fmt.Errorf("%w: %w", ErrPeerClosed, ErrShuttingDown))
+		}
+		return
+	}
 	if err != nil || x == nil || r.TID != x.tid {
 		s.stats.Stale++
 		return
@@ -1292,6 +1348,9 @@ func (s *XSender) output() Output {
 
 // rejectError turns a REJECT into an error for the sender's user.
 func rejectError(r wire.Reject) error {
+	if r.Code == wire.CodeBadSecret {
+		return ErrBadSecret // which says all the REJECT's message does
+	}
 	msg := r.Message
 	if msg == "" {
 		msg = r.Code.String()
@@ -1308,6 +1367,8 @@ func codeErr(c wire.Code) error {
 		return fmt.Errorf("%w: %w", ErrRefused, ErrTooLarge)
 	case wire.CodeIntegrity:
 		return fmt.Errorf("%w: %w", ErrRefused, ErrIntegrity)
+	case wire.CodeShutdown:
+		return fmt.Errorf("%w: %w", ErrRefused, ErrShuttingDown)
 	}
 	return ErrRefused
 }

@@ -51,10 +51,11 @@ type Env struct {
 	// RPS configures the rock-paper-scissors lobby.
 	RPS rps.Config
 
-	hub   *chat.Hub
-	chatH *chat.Handler
-	msg   *msg.Server
-	rps   *rps.Lobby
+	udpLog *udpLog
+	hub    *chat.Hub
+	chatH  *chat.Handler
+	msg    *msg.Server
+	rps    *rps.Lobby
 }
 
 // NewEnv returns an Env with a fresh registry carrying the Go runtime and
@@ -226,6 +227,12 @@ func buildWeb(g *Group, env *Env, addr func(string) string) error {
 	srv := &web.Server{
 		Version:   Version,
 		Endpoints: g.Endpoints,
+		Sections: func() map[string]any {
+			if !slices.Contains(g.Names(), "udp") {
+				return nil
+			}
+			return map[string]any{"udp": env.udpReceived().status()}
+		},
 		Gatherer:  env.Registry,
 		TLSConfig: webTLS(env.TLS),
 		Limits:    env.Limits,

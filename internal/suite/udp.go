@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/netkit/netkit/internal/rudp"
 )
@@ -44,7 +47,79 @@ func buildUDP(g *Group, env *Env, addr func(string) string) error {
 		store.Close()
 		return err
 	}
-	recv := &rudp.Receiver{Store: store, Secret: env.UDPSecret, Logger: env.logger().With("service", "udp")}
+	received := env.udpReceived()
+	recv := &rudp.Receiver{Store: store, Secret: env.UDPSecret, Logger: env.logger().With("service", "udp"),
+		OnEvent: func(ev rudp.Event) { received.add(ev, dir) }}
 	g.Packet("udp", recv, pc)
 	return nil
+}
+
+// Bounds of what /status.json shows of the udp service.
+const (
+	udpRecentItems = 50   // the last texts and files received
+	udpRecentText  = 1024 // bytes of each text
+)
+
+// UDPReceived is one text or file the udp service received, as
+// /status.json shows it under services.udp.received.
+type UDPReceived struct {
+	Time time.Time `json:"time"`
+	Peer string    `json:"peer"`
+	Kind string    `json:"kind"` // "text" or "file"
+	// Text is the text, its first udpRecentText bytes; Truncated says
+	// it was longer.
+	Text      string `json:"text,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// Name is the file's name as sent, Path where it was stored.
+	Name  string `json:"name,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Bytes int64  `json:"bytes"`
+}
+
+// udpLog keeps the last texts and files the udp service received.
+type udpLog struct {
+	mu     sync.Mutex
+	recent []UDPReceived // oldest first
+}
+
+func (l *udpLog) add(ev rudp.Event, dir string) {
+	r := UDPReceived{Time: time.Now().UTC(), Peer: ev.Peer.String(), Bytes: ev.Size}
+	switch ev.Kind {
+	case rudp.EventText:
+		r.Kind, r.Text = "text", ev.Text
+		if len(r.Text) > udpRecentText {
+			r.Text, r.Truncated = strings.ToValidUTF8(r.Text[:udpRecentText], ""), true
+		}
+	case rudp.EventFile:
+		r.Kind, r.Name, r.Path = "file", ev.Name, filepath.Join(dir, ev.Path)
+	default:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.recent) == udpRecentItems {
+		copy(l.recent, l.recent[1:])
+		l.recent = l.recent[:udpRecentItems-1]
+	}
+	l.recent = append(l.recent, r)
+}
+
+// status is the udp service's part of /status.json.
+func (l *udpLog) status() any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return struct {
+		Received []UDPReceived `json:"received"`
+	}{append([]UDPReceived{}, l.recent...)}
+}
+
+// udpReceived returns the Env's log of what the udp service received,
+// which the web service shows. The services are built one at a time, the
+// udp one before anything serves, so the log is made before any request
+// reads it.
+func (e *Env) udpReceived() *udpLog {
+	if e.udpLog == nil {
+		e.udpLog = &udpLog{}
+	}
+	return e.udpLog
 }

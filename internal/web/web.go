@@ -55,6 +55,9 @@ type Status struct {
 	Started   time.Time  `json:"started"`
 	Uptime    string     `json:"uptime"`
 	Endpoints []Endpoint `json:"endpoints"`
+	// Services holds what services add to the status, by service name
+	// (the udp service's texts and files received, say).
+	Services map[string]any `json:"services,omitempty"`
 }
 
 // Server is the HTTP service. Set its fields before the first Serve; the
@@ -65,6 +68,10 @@ type Server struct {
 	Version string
 	// Endpoints, when set, lists what the status page shows.
 	Endpoints func() []Endpoint
+	// Sections, when set, gives what services add to /status.json, by
+	// service name; each value must marshal to JSON. It is called for
+	// each request, from its goroutine.
+	Sections func() map[string]any
 	// Gatherer is what /metrics exposes; nil exposes nothing.
 	Gatherer prometheus.Gatherer
 	// TLSConfig, when set, serves HTTPS.
@@ -248,6 +255,9 @@ func (s *Server) status() Status {
 	st := Status{Version: s.Version, Started: s.started, Uptime: time.Since(s.started).Round(time.Second).String()}
 	if s.Endpoints != nil {
 		st.Endpoints = s.Endpoints()
+	}
+	if s.Sections != nil {
+		st.Services = s.Sections()
 	}
 	return st
 }

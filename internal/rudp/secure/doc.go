@@ -4,7 +4,7 @@
 // so that it can be neither read, altered, forged nor replayed. Nothing in
 // it is home-made: Argon2id stretches the passphrase, a Noise handshake
 // (github.com/flynn/noise) authenticates and derives the keys, and
-// ChaCha20-Poly1305 seals the frames. Like package wire, it is sans-IO:
+// ChaCha20-Poly1305 or AES-256-GCM seals the frames. Like package wire, it is sans-IO:
 // functions and state over []byte, with no socket and no clock.
 //
 // # The key
@@ -42,7 +42,9 @@
 // The end of the handshake splits two keys, one per direction: the
 // initiator's sending key is the responder's receiving key and the other
 // way round (Keys). A frame is sealed with ChaCha20-Poly1305, Noise's
-// ChaChaPoly cipher, under an explicit 64-bit nonce rather than Noise's
+// ChaChaPoly cipher, or with AES-256-GCM (AESGCM) where both sides agreed
+// on it beforehand (NewInitiatorCipher, RespondCipher: on CPUs with AES
+// instructions it is the faster), under an explicit 64-bit nonce rather than Noise's
 // implicit counter, because UDP loses and reorders datagrams: the nonce is
 // the frame's packet number, which the frame carries in the clear. The
 // caller passes the clear header, packet number included, as additional

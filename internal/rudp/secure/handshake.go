@@ -54,9 +54,10 @@ func checkPayload(payload []byte) error {
 // (Hello) and reads the responder's message 2 (Finish). It is made with
 // NewInitiator, used for one handshake, and not safe for concurrent use.
 type Initiator struct {
-	hs   *noise.HandshakeState
-	sent bool // Hello has been called
-	done bool // Finish has succeeded
+	hs     *noise.HandshakeState
+	cipher Cipher // what the frames are sealed with
+	sent   bool   // Hello has been called
+	done   bool   // Finish has succeeded
 }
 
 // NewInitiator starts a handshake authenticated by psk, the key from
@@ -64,11 +65,18 @@ type Initiator struct {
 // protocol version and the salt; it is not sent, but a responder given
 // another prologue rejects message 1 with ErrAuth.
 func NewInitiator(psk [KeyLen]byte, prologue []byte) (*Initiator, error) {
+	return NewInitiatorCipher(psk, prologue, ChaCha20Poly1305)
+}
+
+// NewInitiatorCipher is NewInitiator whose Keys seal the frames with c.
+// The two sides must agree on c beforehand, and should bind it into the
+// prologue, so that a choice altered on the way fails the handshake.
+func NewInitiatorCipher(psk [KeyLen]byte, prologue []byte, c Cipher) (*Initiator, error) {
 	hs, err := noise.NewHandshakeState(config(&psk, prologue, true))
 	if err != nil {
 		return nil, fmt.Errorf("secure: %w", err)
 	}
-	return &Initiator{hs: hs}, nil
+	return &Initiator{hs: hs, cipher: c}, nil
 }
 
 // Hello appends to dst handshake message 1, HandshakeOverhead +
@@ -118,7 +126,7 @@ func (i *Initiator) Finish(msg2 []byte) (payload []byte, k *Keys, err error) {
 	if err != nil {
 		return nil, nil, ErrAuth
 	}
-	if k, err = newKeys(send, recv); err != nil {
+	if k, err = newKeys(send, recv, i.cipher); err != nil {
 		return nil, nil, err
 	}
 	i.done = true
@@ -141,6 +149,12 @@ func (i *Initiator) Finish(msg2 []byte) (payload []byte, k *Keys, err error) {
 // the ephemeral private key. Take the keys as confirmed, and the peer as
 // present, only once a first frame from the initiator opens with them.
 func Respond(psk [KeyLen]byte, prologue, msg1, reply, dst []byte) (payload, msg2 []byte, k *Keys, err error) {
+	return RespondCipher(psk, prologue, msg1, reply, dst, ChaCha20Poly1305)
+}
+
+// RespondCipher is Respond whose Keys seal the frames with c: see
+// NewInitiatorCipher.
+func RespondCipher(psk [KeyLen]byte, prologue, msg1, reply, dst []byte, c Cipher) (payload, msg2 []byte, k *Keys, err error) {
 	if err := checkPayload(reply); err != nil {
 		return nil, nil, nil, err
 	}
@@ -161,7 +175,7 @@ func Respond(psk [KeyLen]byte, prologue, msg1, reply, dst []byte) (payload, msg2
 		// authenticated: a peer that holds the key but misbehaves.
 		return nil, nil, nil, fmt.Errorf("secure: writing message 2: %w", err)
 	}
-	if k, err = newKeys(send, recv); err != nil {
+	if k, err = newKeys(send, recv, c); err != nil {
 		return nil, nil, nil, err
 	}
 	return payload, msg2, k, nil

@@ -2,8 +2,6 @@ package secure
 
 import (
 	"crypto/cipher"
-	"encoding/binary"
-	"fmt"
 
 	"github.com/flynn/noise"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -38,40 +36,39 @@ type Keys struct {
 // keys are taken out of Noise's CipherStates rather than used through
 // them.)
 type direction struct {
-	aead  cipher.AEAD
-	nonce [chacha20poly1305.NonceSize]byte
+	aead   cipher.AEAD
+	cipher Cipher
+	nonce  [chacha20poly1305.NonceSize]byte
 }
 
-// newKeys builds Keys from the CipherStates of a finished handshake. The
-// AEAD is the one Noise's ChaChaPoly cipher wraps, keyed with the same
-// key, and nonceFor builds the same nonce, so frames are byte for byte what
-// CipherState.Cipher().Encrypt would make.
-func newKeys(send, recv *noise.CipherState) (*Keys, error) {
+// newKeys builds Keys sealing with c from the CipherStates of a finished
+// handshake. The AEAD is the one Noise's cipher c wraps, keyed with the
+// same key, and nonceFor builds the same nonce, so frames are byte for
+// byte what a CipherState of c would make.
+func newKeys(send, recv *noise.CipherState, c Cipher) (*Keys, error) {
 	var k Keys
 	var err error
-	if k.send.aead, err = newAEAD(send); err != nil {
+	if k.send, err = newDirection(send, c); err != nil {
 		return nil, err
 	}
-	if k.recv.aead, err = newAEAD(recv); err != nil {
+	if k.recv, err = newDirection(recv, c); err != nil {
 		return nil, err
 	}
 	return &k, nil
 }
 
-func newAEAD(cs *noise.CipherState) (cipher.AEAD, error) {
+func newDirection(cs *noise.CipherState, c Cipher) (direction, error) {
 	key := cs.UnsafeKey()
-	aead, err := chacha20poly1305.New(key[:])
-	if err != nil {
-		// Only in FIPS 140-only mode, which forbids ChaCha20-Poly1305.
-		return nil, fmt.Errorf("secure: %w", err)
-	}
-	return aead, nil
+	aead, err := newAEADFor(c, key[:])
+	return direction{aead: aead, cipher: c}, err
 }
 
-// nonceFor returns n as a ChaChaPoly nonce in Noise's layout: 32 zero
-// bits, then n little-endian.
+// Cipher reports which AEAD the keys seal with.
+func (k *Keys) Cipher() Cipher { return k.send.cipher }
+
+// nonceFor returns n as a nonce in Noise's layout for the cipher.
 func (d *direction) nonceFor(n uint64) []byte {
-	binary.LittleEndian.PutUint64(d.nonce[4:], n)
+	putNonce(d.cipher, d.nonce[:], n)
 	return d.nonce[:]
 }
 
@@ -80,8 +77,8 @@ func (d *direction) nonceFor(n uint64) []byte {
 // Overhead bytes. It allocates only if dst lacks the capacity. To seal in
 // place, pass plaintext[:0] as dst.
 //
-// The caller must never seal twice with the same n: with ChaCha20-Poly1305
-// a repeated nonce gives away the XOR of the two plaintexts and lets the
+// The caller must never seal twice with the same n: with either AEAD a
+// repeated nonce gives away the XOR of the two plaintexts and lets the
 // tag key be recovered, which breaks authentication. A packet number that
 // only ever goes up, never reused even for a retransmission, meets this.
 // Seal panics if n is above MaxNonce.

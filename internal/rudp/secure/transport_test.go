@@ -117,13 +117,28 @@ func TestKeysDirectional(t *testing.T) {
 }
 
 // TestNoiseCompatible checks that Seal and Open are Noise's ChaChaPoly
-// cipher with an explicit nonce: the frames are byte for byte those of
-// noise.CipherState.Cipher().
+// and AESGCM ciphers with an explicit nonce: the frames are byte for
+// byte those of noise.CipherState.Cipher().
 func TestNoiseCompatible(t *testing.T) {
+	for _, c := range []struct {
+		cipher Cipher
+		suite  noise.CipherSuite
+	}{
+		{ChaCha20Poly1305, suite},
+		{AES256GCM, noise.NewCipherSuite(noise.DH25519, noise.CipherAESGCM, noise.HashBLAKE2s)},
+	} {
+		t.Run(c.cipher.String(), func(t *testing.T) { checkNoiseCompatible(t, c.cipher, c.suite) })
+	}
+}
+
+func checkNoiseCompatible(t *testing.T, c Cipher, suite noise.CipherSuite) {
 	sendKey, recvKey := [32]byte{1, 2, 3}, [32]byte{4, 5, 6}
-	k, err := newKeys(noise.UnsafeNewCipherState(suite, sendKey, 0), noise.UnsafeNewCipherState(suite, recvKey, 0))
+	k, err := newKeys(noise.UnsafeNewCipherState(suite, sendKey, 0), noise.UnsafeNewCipherState(suite, recvKey, 0), c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if k.Cipher() != c {
+		t.Errorf("Cipher() = %v, want %v", k.Cipher(), c)
 	}
 	// The peer's ciphers: it receives with sendKey and sends with recvKey.
 	peerRecv := noise.UnsafeNewCipherState(suite, sendKey, 0).Cipher()
@@ -252,16 +267,24 @@ func TestAllocs(t *testing.T) {
 }
 
 func BenchmarkSeal(b *testing.B) {
-	ik, _ := pair(b)
-	plain := make([]byte, 1445)
-	ad := make([]byte, 8)
-	buf := make([]byte, 0, len(plain)+Overhead)
-	b.SetBytes(int64(len(plain)))
-	b.ReportAllocs()
-	var n uint64
-	for b.Loop() {
-		ik.Seal(buf, n, ad, plain)
-		n++
+	for _, c := range []Cipher{ChaCha20Poly1305, AES256GCM} {
+		b.Run(c.String(), func(b *testing.B) {
+			cs := noise.UnsafeNewCipherState(suite, [32]byte{1}, 0)
+			ik, err := newKeys(cs, cs, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			plain := make([]byte, 1435)
+			ad := make([]byte, 8)
+			buf := make([]byte, 0, len(plain)+Overhead)
+			b.SetBytes(int64(len(plain)))
+			b.ReportAllocs()
+			var n uint64
+			for b.Loop() {
+				ik.Seal(buf, n, ad, plain)
+				n++
+			}
+		})
 	}
 }
 

@@ -95,6 +95,12 @@ const (
 	// FlagSecret: the session is sealed (HELLO: the sender has a secret;
 	// WELCOME: so has the receiver, and the salt follows).
 	FlagSecret = 1 << 0
+	// FlagAESGCM, with FlagSecret: the frames may be sealed with
+	// AES-256-GCM rather than ChaCha20-Poly1305 (HELLO: the sender has
+	// AES instructions and offers it; WELCOME: so has the receiver, and
+	// it is chosen). A peer that knows nothing of it never sets it, and
+	// ChaCha20-Poly1305 it is.
+	FlagAESGCM = 1 << 1
 )
 
 // Codes of REJECT, DONE and ABORT.
