@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +18,12 @@ type loop struct {
 	t       Timing
 	targets []Target
 	names   []string // each target's Host(), formatted once
+	// bestTry is, per target and shared by the loops, the highest try of
+	// a probe the host answered: silence is retried only one try past it,
+	// as nmap does, so a host whose answers all come at the first try has
+	// each silent port probed twice, not 1 + Retries times, until a retry
+	// proves useful.
+	bestTry []atomic.Uint32
 	ports   []Port
 	hosts   []hostState
 	work    []int32 // hosts that may have something to send
@@ -56,11 +63,6 @@ type hostState struct {
 	rtt      rttEstimator
 	lastSend int64
 	queued   bool // in loop.work
-	// bestTry is the highest try of a probe this host answered: silence
-	// is retried only one try past it, as nmap does, so a host whose
-	// answers all come at the first try has each silent port probed
-	// twice, not 1 + Retries times, until a retry proves useful.
-	bestTry uint8
 }
 
 type pending struct {
@@ -85,9 +87,9 @@ const (
 	launchBurst   = 512
 )
 
-func newLoop(t Timing, targets []Target, ports []Port, budget int, lim *rate.Limiter, out chan<- []Result, free chan []Result) *loop {
+func newLoop(t Timing, targets []Target, ports []Port, budget int, lim *rate.Limiter, out chan<- []Result, free chan []Result, bestTry []atomic.Uint32) *loop {
 	l := &loop{
-		t: t, targets: targets, names: make([]string, len(targets)), ports: ports, lim: lim, out: out, free: free,
+		t: t, targets: targets, names: make([]string, len(targets)), ports: ports, lim: lim, out: out, free: free, bestTry: bestTry,
 		hosts:  make([]hostState, len(targets)),
 		work:   make([]int32, len(targets)),
 		budget: budget, maxBudget: budget,
@@ -517,7 +519,12 @@ func (l *loop) account(s slot, now int64, answered bool) {
 		return
 	}
 	h := &l.hosts[s.host]
-	h.bestTry = max(h.bestTry, s.tries)
+	for b := &l.bestTry[s.host]; ; {
+		old := b.Load()
+		if uint32(s.tries) <= old || b.CompareAndSwap(old, uint32(s.tries)) {
+			break
+		}
+	}
 	sample := now - s.sent
 	first := l.group.samples == 0
 	h.rtt.add(sample)
@@ -616,7 +623,7 @@ func (l *loop) timedOut(fd int, now int64) {
 	// narrows it.
 	h := &l.hosts[s.host]
 	l.grow(h)
-	if int(s.tries) <= l.t.Retries && s.tries <= max(h.bestTry, 1) {
+	if int(s.tries) <= l.t.Retries && uint32(s.tries) <= max(l.bestTry[s.host].Load(), 1) {
 		l.hosts[s.host].retry = append(l.hosts[s.host].retry, pending{port: s.port, tries: s.tries})
 		l.queue(s.host)
 		return

@@ -74,7 +74,9 @@ func TestScanNamespaceStates(t *testing.T) {
 func TestScanRetriesWhenTheyHelp(t *testing.T) {
 	n := farHost(t)
 	n.In("iptables", "-I", "INPUT", "-p", "tcp", "--dport", "35", "-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DROP")
-	s := Scanner{Timing: fast}
+	// Four loops, one port each: what one loop learns of the host, the
+	// others use.
+	s := Scanner{Timing: fast, Loops: 4}
 	got, st := collect(t, &s, []Target{{Addr: n.Far}}, tcpPorts([]uint16{22, 29, 30, 35}))
 	if r := got[Port{Number: 35}]; r.State != Closed || r.Tries != 2 {
 		t.Errorf("port 35: %v after %d tries, want closed at the second", r.State, r.Tries)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 )
@@ -42,6 +43,7 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 	// Batches go back to the loops once read: 4n in the channel and one
 	// being filled by each loop is all there ever is.
 	free := make(chan []Result, 5*n+1)
+	bestTry := make([]atomic.Uint32, len(targets))
 	loops := make([]*loop, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -53,7 +55,7 @@ func (s *Scanner) probe(ctx context.Context, targets []Target, ports []Port, st 
 		if i < budget%n {
 			share++
 		}
-		loops[i] = newLoop(t, targets, mine, max(share, 1), lim, out, free)
+		loops[i] = newLoop(t, targets, mine, max(share, 1), lim, out, free, bestTry)
 		wg.Add(1)
 		go func(l *loop) {
 			defer wg.Done()
