@@ -254,6 +254,38 @@ func (h *Handler) newSession(m *Member) *session {
 // handle takes one line from the member. It reports whether the member is
 // leaving, with the reason to announce and, for a drop, the error to log.
 func (s *session) handle(ctx context.Context, line []byte) (bool, string, error) {
+	if quit, reason, err := s.pace(ctx); quit {
+		return quit, reason, err
+	}
+	hub := s.h.Hub
+	text, err := CleanText(line)
+	if err != nil {
+		hub.Tell(s.m, errorEvent(err))
+		return false, "", nil
+	}
+	if text == "" {
+		return false, "", nil
+	}
+	quit, reason := s.h.do(ctx, s.m, text)
+	return quit, reason, nil
+}
+
+// reject takes one input from the member that cannot be carried out, such
+// as a WebSocket message that is not JSON, and tells the member alone why,
+// with the flood control of a line. It reports whether the member is
+// leaving, as handle does.
+func (s *session) reject(ctx context.Context, why error) (bool, string, error) {
+	if quit, reason, err := s.pace(ctx); quit {
+		return quit, reason, err
+	}
+	s.h.Hub.Tell(s.m, errorEvent(why))
+	return false, "", nil
+}
+
+// pace holds one input of the member's to its rate: it waits its turn
+// when over the burst, and warns, then drops, a member that keeps
+// pushing. It reports whether the member is leaving, as handle does.
+func (s *session) pace(ctx context.Context) (bool, string, error) {
 	hub := s.h.Hub
 	if d := s.lim.Reserve().Delay(); d > 0 {
 		s.throttled++
@@ -275,16 +307,7 @@ func (s *session) handle(ctx context.Context, line []byte) (bool, string, error)
 	} else {
 		s.throttled = 0
 	}
-	text, err := CleanText(line)
-	if err != nil {
-		hub.Tell(s.m, errorEvent(err))
-		return false, "", nil
-	}
-	if text == "" {
-		return false, "", nil
-	}
-	quit, reason := s.h.do(ctx, s.m, text)
-	return quit, reason, nil
+	return false, "", nil
 }
 
 // do carries out one line. It reports whether the client asked to quit.
