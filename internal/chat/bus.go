@@ -27,7 +27,28 @@ type Bus interface {
 // Internal event types, passed between instances and never shown.
 const (
 	typeKickRequest = "kick-request" // By asks the instance holding Nick to kick it
+	typeBan         = "ban"          // By banned the nickname Nick, or the addresses Text, until Until
+	typeUnban       = "unban"        // the ban of the nickname Nick, or of the addresses Text, is lifted
 )
+
+// banEvent tells the other instances of a ban, so that it is in force on
+// each, and the one holding a banned nickname kicks it.
+func banEvent(b Ban) *Event {
+	e := &Event{Type: typeBan, Nick: b.Nick, By: b.By, Until: b.Until}
+	if b.Nick == "" {
+		e.Text = b.Addrs.String()
+	}
+	return e
+}
+
+// unbanEvent tells the other instances that a ban is lifted.
+func unbanEvent(b Ban) *Event {
+	e := &Event{Type: typeUnban, Nick: b.Nick}
+	if b.Nick == "" {
+		e.Text = b.Addrs.String()
+	}
+	return e
+}
 
 // SetBus links the hub to other instances; call it before serving.
 func (h *Hub) SetBus(b Bus) {
@@ -57,6 +78,20 @@ func (h *Hub) Remote(e *Event) {
 		if m, ok := h.members[foldNick(e.Nick)]; ok {
 			h.kickLocked(m, e.By, e.Text)
 		}
+	case typeBan:
+		b := Ban{Nick: e.Nick, By: e.By, Until: e.Until}
+		if b.Nick == "" {
+			b.Addrs, _, _ = ParseBanTarget(e.Text)
+		}
+		if h.clock.Now().Before(b.Until) {
+			h.addBan(b, nil)
+		}
+	case typeUnban:
+		target := e.Nick
+		if target == "" {
+			target = e.Text
+		}
+		h.unbanLocked(target)
 	case TypePrivate:
 		if m, ok := h.members[foldNick(e.To)]; ok && !h.send(m, e) {
 			h.drop(m, leaveSlow)

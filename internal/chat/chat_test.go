@@ -91,6 +91,8 @@ func TestParseLine(t *testing.T) {
 		{"/kick", Command{}, ErrUsage},
 		{"/ban 10.0.0.9 2h", Command{Op: OpBan, Target: "10.0.0.9", Text: "2h"}, nil},
 		{"/unban 10.0.0.9", Command{Op: OpUnban, Target: "10.0.0.9"}, nil},
+		{"/ban 10.0.0.0/8", Command{Op: OpBan, Target: "10.0.0.0/8"}, nil},
+		{"/bans", Command{Op: OpBans}, nil},
 		{"/auth tok", Command{Op: OpAuth, Text: "tok"}, nil},
 		{"/say hi", Command{Op: OpSay, Text: "hi"}, nil},
 		{"/dance", Command{}, ErrUnknownCommand},
@@ -251,14 +253,19 @@ func TestHubBan(t *testing.T) {
 	ip := netip.MustParseAddr("192.0.2.7")
 	m := h.NewMember(ip, nil)
 	h.Join(context.Background(), m, "mallory")
-	if _, err := h.Ban("admin", "mallory", time.Hour); err != nil {
+	console := h.NewMember(netip.Addr{}, nil)
+	console.Admin = true
+	if _, err := h.Ban(console, ip.String(), time.Hour); err != nil {
 		t.Fatal(err)
+	}
+	if h.Len() != 0 {
+		t.Errorf("%d members after banning the address, want 0", h.Len())
 	}
 	again := h.NewMember(ip, nil)
 	if err := h.Join(context.Background(), again, "mallory2"); !errors.Is(err, ErrBanned) {
 		t.Errorf("banned address joined: %v", err)
 	}
-	h.Unban(ip)
+	h.Unban(ip.String())
 	if err := h.Join(context.Background(), again, "mallory2"); err != nil {
 		t.Errorf("after unban: %v", err)
 	}

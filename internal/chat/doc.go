@@ -7,7 +7,7 @@
 // "error: ..." line and a new prompt until one is accepted, then by a
 // "*** welcome" line with who is here, and the recent history. Every other
 // line is a message to everyone, or a command: /who, /me ACTION, /msg NICK
-// TEXT, /nick NEW, /quit, /help, and for admins /kick, /ban, /unban (remote
+// TEXT, /nick NEW, /quit, /help, and for admins /kick, /ban, /unban, /bans (remote
 // admins first send /auth TOKEN). What the server sends:
 //
 //	<alice> hello                     a message

@@ -339,7 +339,11 @@ func (h *Handler) run(ctx context.Context, m *Member, cmd Command) (bool, string
 	case OpNick:
 		return false, "", hub.Rename(ctx, m, cmd.Target)
 	case OpWho:
-		hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
+		if m.Admin {
+			hub.Tell(m, hub.WhoFrom())
+		} else {
+			hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
+		}
 	case OpHelp:
 		hub.Tell(m, &Event{Type: TypeHelp, Text: HelpText, Time: time.Now()})
 	case OpQuit:
@@ -352,45 +356,40 @@ func (h *Handler) run(ctx context.Context, m *Member, cmd Command) (bool, string
 			return false, "", err
 		}
 		m.Admin = true
-		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban and /unban are yours", Time: time.Now()})
-	case OpKick, OpBan, OpUnban:
+		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban, /unban and /bans are yours, and /who says where each is from", Time: time.Now()})
+	case OpKick, OpBan, OpUnban, OpBans:
 		if !m.Admin {
 			return false, "", fmt.Errorf("%w: /auth TOKEN first", ErrNotAdmin)
 		}
-		return false, "", Admin(hub, hub.Nick(m), cmd, func(e *Event) { hub.Tell(m, e) })
+		return false, "", Admin(hub, m, cmd, func(e *Event) { hub.Tell(m, e) })
 	}
 	return false, "", nil
 }
 
-// Admin carries out an admin command on behalf of by, telling the admin
-// the outcome through tell.
-func Admin(hub *Hub, by string, cmd Command, tell func(*Event)) error {
+// Admin carries out an admin command of the admin member by, telling the
+// admin the outcome through tell.
+func Admin(hub *Hub, by *Member, cmd Command, tell func(*Event)) error {
 	switch cmd.Op {
 	case OpKick:
-		return hub.Kick(by, cmd.Target, cmd.Text)
+		return hub.Kick(hub.Nick(by), cmd.Target, cmd.Text)
 	case OpBan:
 		var d time.Duration
 		if cmd.Text != "" {
 			var err error
 			if d, err = time.ParseDuration(cmd.Text); err != nil || d <= 0 {
-				return fmt.Errorf("%w: /ban NICK|IP [DURATION], a duration like 10m or 2h", ErrUsage)
+				return fmt.Errorf("%w: /ban NICK|IP|CIDR [DURATION], a duration like 10m or 2h", ErrUsage)
 			}
 		}
-		addr, err := hub.Ban(by, cmd.Target, d)
+		done, err := hub.Ban(by, cmd.Target, d)
 		if err == nil {
-			tell(&Event{Type: TypeSystem, Text: "banned " + addr.String(), Time: time.Now()})
+			tell(&Event{Type: TypeSystem, Text: done, Time: time.Now()})
 		}
 		return err
 	case OpUnban:
-		addr, err := parseAddr(cmd.Target)
-		if err != nil {
-			return err
-		}
-		if hub.Unban(addr) {
-			tell(&Event{Type: TypeSystem, Text: "unbanned " + addr.String(), Time: time.Now()})
-		} else {
-			tell(&Event{Type: TypeSystem, Text: addr.String() + " was not banned", Time: time.Now()})
-		}
+		done, _ := hub.Unban(cmd.Target)
+		tell(&Event{Type: TypeSystem, Text: done, Time: time.Now()})
+	case OpBans:
+		tell(bansEvent(hub.Bans(), hub.clock.Now()))
 	}
 	return nil
 }
