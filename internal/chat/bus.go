@@ -62,9 +62,20 @@ func (h *Hub) Origin() string { return h.origin }
 
 // Remote takes an event published by another instance and delivers it to
 // the members here: everyone for room events, the addressee for a private
-// message, the kicked member's instance for a kick request. Events from
-// this hub itself are ignored, so each event reaches each member once.
-func (h *Hub) Remote(e *Event) {
+// message, the kicked member's instance for a kick request; bans are put
+// in force. Events from this hub itself are ignored, so each event
+// reaches each member once. An event that fails CheckRemote is refused
+// with its error.
+func (h *Hub) Remote(e *Event) error {
+	if err := CheckRemote(e); err != nil {
+		return err
+	}
+	h.remote(e)
+	return nil
+}
+
+// remote is Remote for an event already checked.
+func (h *Hub) remote(e *Event) {
 	if e.Origin == h.origin || e.Origin == "" {
 		return
 	}

@@ -410,9 +410,11 @@ func TestTCPChat(t *testing.T) {
 
 func TestTCPFloodDropped(t *testing.T) {
 	hub := NewHub(HubConfig{})
-	addr, _ := startChat(t, &Handler{Hub: hub, Rate: 1000, Burst: 1, FloodWarn: 3, FloodDrop: 6}, service.Limits{})
-	// With a rate of 1000/s and a burst of 1, lines sent back to back
+	addr, _ := startChat(t, &Handler{Hub: hub, Rate: 20, Burst: 1, FloodWarn: 3, FloodDrop: 6}, service.Limits{})
+	// With a rate of 20/s and a burst of 1, lines sent back to back
 	// queue behind the limiter: every one after the first is throttled.
+	// (At 1000/s a loaded machine taking over a millisecond for a line
+	// found the next one on time, and the flooder was never dropped.)
 	watcher := join(t, addr, "watcher")
 	flooder := join(t, addr, "flooder")
 	var b strings.Builder

@@ -37,7 +37,8 @@
 // joining, leaving, renaming and who is here; deliver.go the queueing of
 // events and the write rounds; batch.go the batching of joins and leaves;
 // moderation.go kicks and bans; bus.go and nats.go the link to other
-// instances; nick.go what a nickname may be; proto.go the line protocol's
-// parsing and cleaning, event.go its events; tcp.go and ws.go the two
-// transports, auth.go the admin token's guard, console.go the console.
+// instances, remote.go the checks on what comes from them; nick.go what a
+// nickname may be; proto.go the line protocol's parsing and cleaning,
+// event.go its events; tcp.go and ws.go the two transports, auth.go the
+// admin token's guard, console.go the console.
 package chat

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,6 +45,14 @@ type NATSBus struct {
 	mu       sync.Mutex
 	presence map[string]nickEntry // by key
 	releases sync.WaitGroup       // deletes of given-back nicknames in flight
+
+	// Invalid events dropped: in all, and since the last log line.
+	dropped     atomic.Uint64
+	dropMu      sync.Mutex
+	dropPending int
+	dropWhy     error
+	dropLogged  time.Time
+	dropTimer   *time.Timer
 }
 
 type nickEntry struct {
@@ -128,6 +137,12 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 // the other instances see this one's users leave at once.
 func (b *NATSBus) Close() {
 	b.hub.SetBus(nil)
+	b.dropMu.Lock()
+	if b.dropTimer != nil && b.dropTimer.Stop() {
+		b.dropTimer = nil
+		b.logDropsLocked()
+	}
+	b.dropMu.Unlock()
 	if !b.nc.IsConnected() {
 		// Nothing can be given back or flushed; the claims expire.
 		b.cancel()
@@ -157,13 +172,57 @@ func (b *NATSBus) Close() {
 func nickKey(nick string) string { return hex.EncodeToString([]byte(lookKeys(nick)[0])) }
 
 func (b *NATSBus) onEvent(msg *nats.Msg) {
-	e := new(Event)
-	if err := json.Unmarshal(msg.Data, e); err != nil {
-		b.logger.Warn("bad event from NATS", "err", err)
+	e, err := DecodeRemote(msg.Data)
+	if err != nil {
+		b.dropEvent(err)
 		return
 	}
-	b.hub.Remote(e)
+	b.hub.remote(e)
 }
+
+// dropLogEvery is how often at most a line is logged about the invalid
+// events dropped: a flood of them is one line per interval, with a count.
+const dropLogEvery = 10 * time.Second
+
+// dropEvent counts an invalid event from NATS and logs it, or, within
+// dropLogEvery of the last line, leaves it to the next, which a timer
+// writes.
+func (b *NATSBus) dropEvent(why error) {
+	b.dropped.Add(1)
+	b.dropMu.Lock()
+	defer b.dropMu.Unlock()
+	b.dropPending++
+	b.dropWhy = why
+	if b.dropTimer != nil {
+		return // the line is due
+	}
+	wait := dropLogEvery - time.Since(b.dropLogged)
+	if wait <= 0 {
+		b.logDropsLocked()
+		return
+	}
+	b.dropTimer = time.AfterFunc(wait, func() {
+		b.dropMu.Lock()
+		defer b.dropMu.Unlock()
+		b.dropTimer = nil
+		b.logDropsLocked()
+	})
+}
+
+// logDropsLocked writes the line about the events dropped since the last.
+// The caller holds b.dropMu.
+func (b *NATSBus) logDropsLocked() {
+	if b.dropPending == 0 {
+		return
+	}
+	b.logger.Warn("dropped invalid events from NATS", "count", b.dropPending, "total", b.dropped.Load(), "reason", b.dropWhy.Error())
+	b.dropPending = 0
+	b.dropLogged = time.Now()
+}
+
+// Dropped returns how many events from NATS were dropped as invalid (see
+// CheckRemote).
+func (b *NATSBus) Dropped() uint64 { return b.dropped.Load() }
 
 // Publish sends e to the other instances. Core NATS buffers the publish, so
 // this does not block on the network.

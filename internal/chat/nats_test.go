@@ -252,3 +252,65 @@ func TestNATSBatch(t *testing.T) {
 		t.Errorf("bob then got %q, want only his own message", got)
 	}
 }
+
+// TestNATSBans is the last part of defect 8 of issue 11: bans and unbans
+// reach every instance, as kicks do. An admin on one instance bans a
+// nickname held on the other, then an address, and lifts both.
+func TestNATSBans(t *testing.T) {
+	const token = "tok-12345678"
+	ns := startNATS(t)
+	var hubs []*Hub
+	var addrs []string
+	for range 2 {
+		hub := NewHub(HubConfig{History: -1})
+		bus, err := ConnectNATS(t.Context(), ns.ClientURL(), hub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		addr, _ := startChat(t, &Handler{Hub: hub, AdminToken: token}, service.Limits{})
+		hubs = append(hubs, hub)
+		addrs = append(addrs, addr)
+	}
+	ops := join(t, addrs[0], "ops")
+	ops.send("/auth " + token)
+	ops.expect("*** you are an admin now*")
+	trent := join(t, addrs[1], "trent")
+	bob := join(t, addrs[1], "bob")
+	ops.expect("*** trent joined")
+	ops.expect("*** bob joined")
+	ops.expectWho("*** here (3): bob, ops, trent")
+
+	ops.send("/ban trent 1h")
+	trent.expect("*** trent was kicked by ops (banned for *")
+	trent.closed()
+	bob.expect("*** trent was kicked by ops (banned for *")
+	ops.expect("*** banned the nickname trent for 1h0m0s")
+	ops.expect("*** trent was kicked by ops (banned for *")
+	// Kept out of the other instance too, under any case.
+	again := connect(t, addrs[1])
+	again.send("Trent")
+	again.expect("error: banned: the nickname trent until *")
+	if got := hubs[1].Bans(); len(got) != 1 || got[0].String() != "the nickname trent" || got[0].By != "ops" {
+		t.Errorf("bans on the other instance: %v", got)
+	}
+
+	// An address: everyone from it goes, on every instance, but the
+	// admin who asked.
+	ops.send("/ban 127.0.0.1 1h")
+	bob.expect("*** bob was kicked by ops (banned for *")
+	bob.closed()
+	ops.expect("*** banned the address 127.0.0.1 for 1h0m0s (your own address is in it*")
+	late := connect(t, addrs[1])
+	late.send("carol")
+	late.expect("error: banned: the address 127.0.0.1 until *")
+
+	// Unbans reach the other instance as well.
+	ops.send("/unban 127.0.0.1")
+	ops.expect("*** unbanned the address 127.0.0.1")
+	ops.send("/unban trent")
+	ops.expect("*** unbanned the nickname trent")
+	waitFor(t, func() bool { return len(hubs[1].Bans()) == 0 })
+	join(t, addrs[1], "trent")
+	ops.expect("*** trent joined")
+}

@@ -57,10 +57,19 @@ func CleanText(line []byte) (string, error) {
 	if !utf8.Valid(line) {
 		return "", ErrInvalidUTF8
 	}
+	out := clean(string(line))
+	if len(out) > MaxTextLen {
+		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
+	}
+	return out, nil
+}
+
+// clean is CleanText for a string known to be UTF-8, with no bound on the
+// length.
+func clean(s string) string {
 	var b strings.Builder
-	b.Grow(len(line))
+	b.Grow(len(s))
 	var prev rune = -1 // the last rune kept
-	s := string(line)
 	for i, r := range s {
 		switch {
 		case r == '\t':
@@ -82,11 +91,7 @@ func CleanText(line []byte) (string, error) {
 		b.WriteRune(r)
 		prev = r
 	}
-	out := strings.TrimSpace(b.String())
-	if len(out) > MaxTextLen {
-		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
-	}
-	return out, nil
+	return strings.TrimSpace(b.String())
 }
 
 // keepFormat reports whether the format character r, between the rune
