@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 func TestCheckNick(t *testing.T) {
@@ -433,7 +434,7 @@ func TestTCPSlowReaderDropped(t *testing.T) {
 	lazy := connect(t, addr)
 	lazy.send("lazy") // joins and never reads again
 	talker := join(t, addr, "talker")
-	waitFor(t, func() bool { return hub.Len() == 2 })
+	testwait.For(t, `hub.Len() == 2`, func() bool { return hub.Len() == 2 })
 	m := hubMember(hub, "talker")
 	msg := strings.Repeat("m", 1000)
 	// The talker reads each message before the next is sent, so only the
@@ -443,7 +444,7 @@ func TestTCPSlowReaderDropped(t *testing.T) {
 		for {
 			got := talker.line()
 			if strings.HasPrefix(got, "*** lazy left (too slow") {
-				waitFor(t, func() bool { return srv.OpenConns() == 1 })
+				testwait.For(t, `srv.OpenConns() == 1`, func() bool { return srv.OpenConns() == 1 })
 				return
 			}
 			if strings.HasPrefix(got, "<talker>") {
@@ -468,7 +469,7 @@ func TestConsole(t *testing.T) {
 	con := &Console{Hub: hub, In: pr, Out: out}
 	errc := make(chan error, 1)
 	go func() { errc <- con.Run(context.Background()) }()
-	waitFor(t, func() bool { return hub.Len() == 1 })
+	testwait.For(t, `hub.Len() == 1`, func() bool { return hub.Len() == 1 })
 
 	bob := join(t, addr, "bob")
 	io.WriteString(pw, "hello from the console\n")
@@ -500,15 +501,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

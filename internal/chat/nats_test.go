@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // startNATS runs a real NATS server with JetStream, in process, on a random
@@ -127,7 +128,7 @@ func TestNATSThreeInstances(t *testing.T) {
 	users[0].expect("*** user1 was kicked by admin (cross-server)")
 
 	// The nickname is free again everywhere once its holder left.
-	waitFor(t, func() bool { return !in[2].bus.Holds("user1") })
+	testwait.For(t, `!in[2].bus.Holds("user1")`, func() bool { return !in[2].bus.Holds("user1") })
 	again := join(t, in[2].addr, "user1")
 	again.send("back")
 	users[0].expect("<user1> back")
@@ -310,7 +311,7 @@ func TestNATSBans(t *testing.T) {
 	ops.expect("*** unbanned the address 127.0.0.1")
 	ops.send("/unban trent")
 	ops.expect("*** unbanned the nickname trent")
-	waitFor(t, func() bool { return len(hubs[1].Bans()) == 0 })
+	testwait.For(t, `len(hubs[1].Bans()) == 0`, func() bool { return len(hubs[1].Bans()) == 0 })
 	join(t, addrs[1], "trent")
 	ops.expect("*** trent joined")
 }

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // badRemoteEvents are events another instance, or anyone who can publish
@@ -101,7 +103,7 @@ func TestRemoteEventsChecked(t *testing.T) {
 		t.Errorf("alice got %q, want only the fine line", got)
 	}
 	want := uint64(len(badRemoteEvents) + 3)
-	waitFor(t, func() bool { return bus.Dropped() == want })
+	testwait.For(t, `bus.Dropped() == want`, func() bool { return bus.Dropped() == want })
 	if n := hub.Len(); n != 1 {
 		t.Errorf("%d members, want alice alone", n)
 	}

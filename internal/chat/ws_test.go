@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 type wsClient struct {
@@ -132,7 +133,7 @@ func TestWebSocketBadInput(t *testing.T) {
 	if _, _, err := w2.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Errorf("oversized: %v, want StatusMessageTooBig", err)
 	}
-	waitFor(t, func() bool { return hub.Len() == 1 })
+	testwait.For(t, `hub.Len() == 1`, func() bool { return hub.Len() == 1 })
 	if got := hub.Who(); len(got) != 1 || got[0] != "x" {
 		t.Errorf("Who = %q, want x alone", got)
 	}
