@@ -41,6 +41,15 @@ func banEvent(b Ban) *Event {
 	return e
 }
 
+// banOf returns the ban a ban or unban event is about.
+func banOf(e *Event) Ban {
+	b := Ban{Nick: e.Nick, By: e.By, Until: e.Until}
+	if b.Nick == "" {
+		b.Addrs, _, _ = ParseBanTarget(e.Text)
+	}
+	return b
+}
+
 // unbanEvent tells the other instances that a ban is lifted.
 func unbanEvent(b Ban) *Event {
 	e := &Event{Type: typeUnban, Nick: b.Nick}
@@ -90,11 +99,7 @@ func (h *Hub) remote(e *Event) {
 			h.kickLocked(m, e.By, e.Text)
 		}
 	case typeBan:
-		b := Ban{Nick: e.Nick, By: e.By, Until: e.Until}
-		if b.Nick == "" {
-			b.Addrs, _, _ = ParseBanTarget(e.Text)
-		}
-		if h.clock.Now().Before(b.Until) {
+		if b := banOf(e); h.clock.Now().Before(b.Until) {
 			h.addBan(b, nil)
 		}
 	case typeUnban:

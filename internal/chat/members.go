@@ -115,12 +115,17 @@ func (h *Hub) Join(ctx context.Context, m *Member, nick string) error {
 }
 
 // claim reserves nick for m across instances when there is a bus, after
-// checking that nobody here has it. It is called without h.mu: it may wait
-// on the network, as long as ctx allows and at most claimTimeout.
+// checking that the nickname is not banned and that nobody here has it. It is called without h.mu: it may wait on the network, as
+// long as ctx allows and at most claimTimeout.
 func (h *Hub) claim(ctx context.Context, m *Member, nick string) error {
 	h.mu.Lock()
 	bus := h.bus
 	err := h.taken(m, nick)
+	if b, ok := h.banned(netip.Addr{}, nick); ok {
+		// Said first: the nickname of someone just banned may still be
+		// claimed by the instance that held it.
+		err = bannedError(b, netip.Addr{})
+	}
 	h.mu.Unlock()
 	if err != nil || bus == nil {
 		return err

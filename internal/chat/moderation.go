@@ -253,6 +253,16 @@ func (h *Hub) unbanLocked(target string) (Ban, bool) {
 	return b, ok
 }
 
+// unbanKey lifts the ban held under key (see Ban.key), if there is one.
+func (h *Hub) unbanKey(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if b, ok := h.bans[key]; ok {
+		delete(h.bans, key)
+		h.logger.Info("unban", "what", b.String())
+	}
+}
+
 // Bans returns the bans in force, addresses first, each kind in order.
 func (h *Hub) Bans() []Ban {
 	h.mu.Lock()

@@ -19,6 +19,13 @@ import (
 const (
 	natsEventSubject = "netkit.chat.events"
 	natsNickBucket   = "netkit_chat_nicks"
+	// natsBanBucket holds the bans in force, so that an instance started
+	// later keeps out whom the others do.
+	natsBanBucket = "netkit_chat_bans"
+	// banBucketBytes bounds it: some thousands of bans.
+	banBucketBytes = 4 << 20
+	// banQueueLen bounds the ban writes waiting for NATS.
+	banQueueLen = 256
 	// nickTTL is how long a claim lives without refresh: the claims of an
 	// instance that died vanish after it.
 	nickTTL     = 90 * time.Second
@@ -29,7 +36,8 @@ const (
 // NATSBus links a Hub to the other instances of the room through NATS:
 // events travel on one subject, nicknames are claimed with JetStream
 // key-value creates (which fail if the key exists), and the bucket, watched,
-// tells every instance who is where.
+// tells every instance who is where. Bans and unbans go through a second
+// bucket, watched too, which an instance that starts reads before serving.
 //
 // When NATS is lost, the instance keeps serving its own users, says so to
 // them, and claims nicknames locally only until it is back.
@@ -38,6 +46,8 @@ type NATSBus struct {
 	logger *slog.Logger
 	nc     *nats.Conn
 	kv     jetstream.KeyValue
+	bans   jetstream.KeyValue
+	banq   chan *Event // ban and unban events to write, in order
 	sub    *nats.Subscription
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -102,6 +112,14 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 		nc.Close()
 		return nil, fmt.Errorf("chat: NATS key-value bucket (is JetStream enabled on the server? start it with -js): %w", err)
 	}
+	b.bans, err = js.CreateOrUpdateKeyValue(kctx, jetstream.KeyValueConfig{
+		Bucket: natsBanBucket, Storage: jetstream.MemoryStorage, MaxBytes: banBucketBytes,
+		Description: "netkit chat bans: key hex(ban key), value the ban event",
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("chat: NATS key-value bucket for bans: %w", err)
+	}
 	b.sub, err = nc.Subscribe(natsEventSubject, b.onEvent)
 	if err != nil {
 		nc.Close()
@@ -119,10 +137,22 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 	// the initial state so the first /who is right.
 	ready := make(chan struct{})
 	go b.watch(w, ready)
-	select {
-	case <-ready:
-	case <-kctx.Done():
+	bw, err := b.bans.WatchAll(wctx)
+	if err != nil {
+		wcancel()
+		nc.Close()
+		return nil, fmt.Errorf("chat: watch bans: %w", err)
 	}
+	bansReady := make(chan struct{})
+	go b.watchBans(bw, bansReady)
+	for _, c := range []chan struct{}{ready, bansReady} {
+		select {
+		case <-c:
+		case <-kctx.Done():
+		}
+	}
+	b.banq = make(chan *Event, banQueueLen)
+	go b.writeBans(wctx)
 	if err := nc.Flush(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("chat: NATS: %w", err)
@@ -225,8 +255,19 @@ func (b *NATSBus) logDropsLocked() {
 func (b *NATSBus) Dropped() uint64 { return b.dropped.Load() }
 
 // Publish sends e to the other instances. Core NATS buffers the publish, so
-// this does not block on the network.
+// this does not block on the network. Bans and unbans are written to the
+// bans bucket instead, in order, from a goroutine of their own.
 func (b *NATSBus) Publish(e *Event) {
+	if e.Type == typeBan || e.Type == typeUnban {
+		b.releases.Add(1)
+		select {
+		case b.banq <- e:
+		default:
+			b.releases.Done()
+			b.logger.Warn("NATS: too many bans waiting; this one holds here only", "ban", banOf(e).String())
+		}
+		return
+	}
 	if err := b.nc.Publish(natsEventSubject, e.JSON()); err != nil {
 		b.logger.Debug("publish failed", "err", err)
 	}
@@ -367,6 +408,73 @@ func (b *NATSBus) refresh() {
 		if err != nil {
 			b.logger.Debug("nickname refresh failed", "nick", nick, "err", err)
 			return
+		}
+	}
+}
+
+// banKey is the key the ban of e is stored under in the bans bucket.
+func banKey(e *Event) string { return hex.EncodeToString([]byte(banOf(e).key())) }
+
+// writeBans writes the bans and unbans Publish queues, in order, until ctx
+// is done.
+func (b *NATSBus) writeBans(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-b.banq:
+			wctx, cancel := context.WithTimeout(ctx, natsTimeout)
+			var err error
+			if e.Type == typeBan {
+				_, err = b.bans.Put(wctx, banKey(e), e.JSON())
+			} else {
+				err = b.bans.Delete(wctx, banKey(e))
+			}
+			cancel()
+			if err != nil {
+				b.logger.Warn("NATS: ban not stored; it holds here only", "ban", banOf(e).String(), "err", err)
+			}
+			b.releases.Done()
+		}
+	}
+}
+
+// watchBans puts in force on the hub the bans other instances store, and
+// lifts those they delete, closing ready once the bans already stored
+// are in force. A ban that has ended is deleted from the bucket.
+func (b *NATSBus) watchBans(w jetstream.KeyWatcher, ready chan struct{}) {
+	defer w.Stop()
+	readyOnce := sync.OnceFunc(func() { close(ready) })
+	defer readyOnce()
+	for entry := range w.Updates() {
+		if entry == nil {
+			readyOnce()
+			continue
+		}
+		switch entry.Operation() {
+		case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+			if key, err := hex.DecodeString(entry.Key()); err == nil {
+				b.hub.unbanKey(string(key))
+			}
+		default:
+			e, err := DecodeRemote(entry.Value())
+			if err == nil && e.Type != typeBan {
+				err = fmt.Errorf("%w: %s in the bans bucket", ErrBadEvent, e.Type)
+			}
+			if err != nil {
+				b.dropEvent(err)
+				continue
+			}
+			if !b.hub.clock.Now().Before(e.Until) {
+				key := entry.Key()
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+					defer cancel()
+					b.bans.Delete(ctx, key)
+				}()
+				continue
+			}
+			b.hub.remote(e)
 		}
 	}
 }

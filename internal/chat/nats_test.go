@@ -333,3 +333,67 @@ func (c *chatClient) expectAny(want ...string) {
 	}
 	c.t.Fatalf("never got %q", missing)
 }
+
+// TestNATSBansReachLaterInstances checks that a ban holds on an instance
+// started after it was made, and an unban on one started after it.
+func TestNATSBansReachLaterInstances(t *testing.T) {
+	ns := startNATS(t)
+	connect := func(clock *fakeClock) (*Hub, *NATSBus) {
+		t.Helper()
+		h := NewHub(HubConfig{History: -1, Clock: clock})
+		bus, err := ConnectNATS(t.Context(), ns.ClientURL(), h, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		return h, bus
+	}
+	bans := func(h *Hub) string {
+		var got []string
+		for _, b := range h.Bans() {
+			got = append(got, b.String())
+		}
+		return strings.Join(got, "|")
+	}
+	first, firstBus := connect(newFakeClock())
+	console := first.NewMember(netip.Addr{}, nil)
+	console.Admin = true
+	mustJoin(t, first, console, AdminNick)
+	trent := first.NewMember(netip.MustParseAddr("198.51.100.7"), nil)
+	mustJoin(t, first, trent, "trent")
+	for _, target := range []string{"trent", "192.0.2.0/24", "203.0.113.9"} {
+		if _, err := first.Ban(console, target, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := first.Ban(console, "198.51.100.0/24", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	first.Unban("203.0.113.9")
+	firstBus.releases.Wait() // the bans are stored
+
+	// An instance whose clock is past the short ban: it gets the others
+	// before it serves.
+	clock := newFakeClock()
+	clock.Advance(2 * time.Minute)
+	later, _ := connect(clock)
+	if got, want := bans(later), "the addresses 192.0.2.0/24|the nickname trent"; got != want {
+		t.Errorf("bans on the later instance %q, want %q", got, want)
+	}
+	if err := later.Join(context.Background(), later.NewMember(netip.MustParseAddr("192.0.2.44"), nil), "newcomer"); !errors.Is(err, ErrBanned) {
+		t.Errorf("join from a banned range on the later instance: %v", err)
+	}
+	if err := later.Join(context.Background(), later.NewMember(netip.MustParseAddr("203.0.113.9"), nil), "unbanned"); err != nil {
+		t.Errorf("join from an unbanned address on the later instance: %v", err)
+	}
+
+	// Lifted on the first instance: gone on the later one, and never
+	// seen by a third.
+	first.Unban("192.0.2.0/24")
+	testwait.For(t, "the unban on the later instance", func() bool { return bans(later) == "the nickname trent" })
+	firstBus.releases.Wait()
+	third, _ := connect(clock)
+	if got := bans(third); got != "the nickname trent" {
+		t.Errorf("bans on a third instance %q, want the nickname alone", got)
+	}
+}
