@@ -302,7 +302,7 @@ func TestChatBrowser(t *testing.T) {
 	ncUser.expect(t, "the page's user rejoining", "*** webuser2 joined")
 	page.waitStatus(t, "connected as webuser2")
 	ncUser.send(t, "/auth "+adminToken)
-	ncUser.expect(t, "admin rights", "*** you are an admin now: /kick, /ban and /unban are yours")
+	ncUser.expect(t, "admin rights", "*** you are an admin now: /kick, /ban, /unban and /bans are yours, and /who says where each is from")
 	ncUser.send(t, "/kick webuser2 test over")
 	ncUser.expect(t, "the kick", "*** webuser2 was kicked by nc-user (test over)")
 	page.waitJoinForm(t, "You were kicked by nc-user (test over).")
@@ -371,7 +371,7 @@ func TestChatBrowserCrowd(t *testing.T) {
 	// A kick and a rename are announced as ever.
 	admin := users[0]
 	admin.send(t, "/auth "+adminToken)
-	admin.expect(t, "admin rights", "*** you are an admin now: /kick, /ban and /unban are yours")
+	admin.expect(t, "admin rights", "*** you are an admin now: /kick, /ban, /unban and /bans are yours, and /who says where each is from")
 	admin.send(t, "/kick "+users[1].name+" crowd control")
 	page.waitLog(t, "the kick", users[1].name+" was kicked by "+admin.name+" (crowd control)")
 	users[2].send(t, "/nick zed")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // until collects m's lines up to and including the first equal to last,
@@ -82,7 +84,7 @@ func fill(t *testing.T, h *Hub, n int) []*Member {
 // quiet waits until h has no batching window open.
 func quiet(t *testing.T, h *Hub) {
 	t.Helper()
-	waitFor(t, func() bool {
+	testwait.For(t, "the batching window to close", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return h.window == nil

@@ -27,7 +27,37 @@ type Bus interface {
 // Internal event types, passed between instances and never shown.
 const (
 	typeKickRequest = "kick-request" // By asks the instance holding Nick to kick it
+	typeBan         = "ban"          // By banned the nickname Nick, or the addresses Text, until Until
+	typeUnban       = "unban"        // the ban of the nickname Nick, or of the addresses Text, is lifted
 )
+
+// banEvent tells the other instances of a ban, so that it is in force on
+// each, and the one holding a banned nickname kicks it.
+func banEvent(b Ban) *Event {
+	e := &Event{Type: typeBan, Nick: b.Nick, By: b.By, Until: b.Until}
+	if b.Nick == "" {
+		e.Text = b.Addrs.String()
+	}
+	return e
+}
+
+// banOf returns the ban a ban or unban event is about.
+func banOf(e *Event) Ban {
+	b := Ban{Nick: e.Nick, By: e.By, Until: e.Until}
+	if b.Nick == "" {
+		b.Addrs, _, _ = ParseBanTarget(e.Text)
+	}
+	return b
+}
+
+// unbanEvent tells the other instances that a ban is lifted.
+func unbanEvent(b Ban) *Event {
+	e := &Event{Type: typeUnban, Nick: b.Nick}
+	if b.Nick == "" {
+		e.Text = b.Addrs.String()
+	}
+	return e
+}
 
 // SetBus links the hub to other instances; call it before serving.
 func (h *Hub) SetBus(b Bus) {
@@ -41,9 +71,20 @@ func (h *Hub) Origin() string { return h.origin }
 
 // Remote takes an event published by another instance and delivers it to
 // the members here: everyone for room events, the addressee for a private
-// message, the kicked member's instance for a kick request. Events from
-// this hub itself are ignored, so each event reaches each member once.
-func (h *Hub) Remote(e *Event) {
+// message, the kicked member's instance for a kick request; bans are put
+// in force. Events from this hub itself are ignored, so each event
+// reaches each member once. An event that fails CheckRemote is refused
+// with its error.
+func (h *Hub) Remote(e *Event) error {
+	if err := CheckRemote(e); err != nil {
+		return err
+	}
+	h.remote(e)
+	return nil
+}
+
+// remote is Remote for an event already checked.
+func (h *Hub) remote(e *Event) {
 	if e.Origin == h.origin || e.Origin == "" {
 		return
 	}
@@ -57,6 +98,16 @@ func (h *Hub) Remote(e *Event) {
 		if m, ok := h.members[foldNick(e.Nick)]; ok {
 			h.kickLocked(m, e.By, e.Text)
 		}
+	case typeBan:
+		if b := banOf(e); h.clock.Now().Before(b.Until) {
+			h.addBan(b, nil)
+		}
+	case typeUnban:
+		target := e.Nick
+		if target == "" {
+			target = e.Text
+		}
+		h.unbanLocked(target)
 	case TypePrivate:
 		if m, ok := h.members[foldNick(e.To)]; ok && !h.send(m, e) {
 			h.drop(m, leaveSlow)

@@ -90,11 +90,11 @@ func (c *Console) do(m *Member, text string) bool {
 		case OpMsg:
 			err = c.Hub.Private(m, cmd.Target, cmd.Text)
 		case OpWho:
-			c.Hub.Tell(m, &Event{Type: TypeWho, Users: c.Hub.Who(), Time: time.Now()})
+			c.Hub.Tell(m, c.Hub.WhoFrom())
 		case OpHelp:
 			c.Hub.Tell(m, &Event{Type: TypeHelp, Text: ConsoleHelp, Time: time.Now()})
-		case OpKick, OpBan, OpUnban:
-			err = Admin(c.Hub, AdminNick, cmd, func(e *Event) { c.Hub.Tell(m, e) })
+		case OpKick, OpBan, OpUnban, OpBans:
+			err = Admin(c.Hub, m, cmd, func(e *Event) { c.Hub.Tell(m, e) })
 		default:
 			err = fmt.Errorf("%w on the console; try /help", ErrUnknownCommand)
 		}
@@ -112,6 +112,8 @@ const ConsoleHelp = `admin console: every line is a message from admin
   /me ACTION           an action
   /msg NICK TEXT       a private message
   /kick NICK [REASON]  remove someone
-  /ban NICK|IP [DUR]   remove and keep out (default 1h)
-  /unban IP            let back in
+  /ban NICK [DUR]      remove and keep the nickname out (default 1h)
+  /ban IP|CIDR [DUR]   keep addresses out, removing all from them
+  /unban NICK|IP|CIDR  lift a ban
+  /bans                the bans in force, with the time left
   /quit                shut the server down, announcing it`

@@ -7,7 +7,7 @@
 // "error: ..." line and a new prompt until one is accepted, then by a
 // "*** welcome" line with who is here, and the recent history. Every other
 // line is a message to everyone, or a command: /who, /me ACTION, /msg NICK
-// TEXT, /nick NEW, /quit, /help, and for admins /kick, /ban, /unban (remote
+// TEXT, /nick NEW, /quit, /help, and for admins /kick, /ban, /unban, /bans (remote
 // admins first send /auth TOKEN). What the server sends:
 //
 //	<alice> hello                     a message
@@ -37,7 +37,8 @@
 // joining, leaving, renaming and who is here; deliver.go the queueing of
 // events and the write rounds; batch.go the batching of joins and leaves;
 // moderation.go kicks and bans; bus.go and nats.go the link to other
-// instances; nick.go what a nickname may be; proto.go the line protocol's
-// parsing and cleaning, event.go its events; tcp.go and ws.go the two
-// transports, auth.go the admin token's guard, console.go the console.
+// instances, remote.go the checks on what comes from them; nick.go what a
+// nickname may be; proto.go the line protocol's parsing and cleaning,
+// event.go its events; tcp.go and ws.go the two transports, auth.go the
+// admin token's guard, console.go the console.
 package chat

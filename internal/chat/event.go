@@ -22,6 +22,7 @@ const (
 	TypeWho     = "who"     // Users are here
 	TypeWelcome = "welcome" // Nick joined successfully; Users are here
 	TypeHelp    = "help"    // Text is the list of commands
+	TypeBans    = "bans"    // Text lists the bans in force, one a line (to admins)
 )
 
 // Event is one thing that happened in the room. It is immutable once
@@ -37,7 +38,12 @@ type Event struct {
 	Text    string   `json:"text,omitempty"`
 	Users   []string `json:"users,omitempty"`
 	// Count is how many are here when Users lists only some of them.
-	Count int       `json:"count,omitempty"`
+	Count int `json:"count,omitempty"`
+	// Addrs says, in an admin's TypeWho, where each of Users connects
+	// from: an address, "console" or "another server".
+	Addrs map[string]string `json:"addrs,omitempty"`
+	// Until is when a ban passed between instances ends.
+	Until time.Time `json:"until,omitzero"`
 	Time  time.Time `json:"time"`
 	// Origin and Seq identify the instance that published the event and
 	// its sequence there, so that events relayed between instances are
@@ -98,10 +104,20 @@ func (e *Event) format() string {
 	case TypeError:
 		return "error: " + e.Text
 	case TypeWho:
-		return fmt.Sprintf("*** here (%d): %s", max(e.Count, len(e.Users)), listNames(e.Users, e.Count))
+		s := fmt.Sprintf("*** here (%d): %s", max(e.Count, len(e.Users)), listNames(e.Users, e.Count))
+		if len(e.Addrs) > 0 {
+			// A line of its own, which clients keeping a who-list
+			// ignore.
+			from := make([]string, 0, len(e.Users))
+			for _, n := range e.Users {
+				from = append(from, n+" "+e.Addrs[n])
+			}
+			s += "\n*** from: " + strings.Join(from, ", ")
+		}
+		return s
 	case TypeWelcome:
 		return fmt.Sprintf("*** welcome, %s; here (%d): %s", e.Nick, max(e.Count, len(e.Users)), listNames(e.Users, e.Count))
-	case TypeHelp:
+	case TypeHelp, TypeBans:
 		return "*** " + strings.ReplaceAll(e.Text, "\n", "\n*** ")
 	}
 	return "*** " + e.Text

@@ -56,7 +56,7 @@ type Hub struct {
 	names   []string           // the members' nicks, in nickOrder
 	history []*Event           // ring of the last events worth replaying
 	histCap int
-	bans    map[netip.Addr]time.Time
+	bans    map[string]Ban // by Ban.key
 	closed  bool
 	bus     Bus
 	// Joins and leaves waiting to be announced together, in order, and
@@ -118,7 +118,7 @@ func NewHub(cfg HubConfig) *Hub {
 		batchWindow:  cfg.BatchWindow,
 		members:      make(map[string]*Member),
 		looks:        make(map[string]*Member),
-		bans:         make(map[netip.Addr]time.Time),
+		bans:         make(map[string]Ban),
 		pendingNicks: make(map[string]int),
 	}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // TestTCPReaderStays is defect 1 of issue 11 as a user met it: a member
@@ -43,7 +44,7 @@ func TestTCPJoinDeadline(t *testing.T) {
 	c := connect(t, addr)
 	c.expect("error: no nickname chosen within 200ms; goodbye")
 	c.closed()
-	waitFor(t, func() bool { return srv.OpenConns() == 0 })
+	testwait.For(t, `srv.OpenConns() == 0`, func() bool { return srv.OpenConns() == 0 })
 }
 
 // TestWebSocketReaderStays is defect 1 over WebSocket, behind an HTTP

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -95,11 +96,8 @@ func (h *Hub) Join(ctx context.Context, m *Member, nick string) error {
 	if h.closed {
 		return fmt.Errorf("chat: %s", leaveServerClosed)
 	}
-	if until, ok := h.bans[m.Addr]; ok && m.Addr.IsValid() {
-		if time.Now().Before(until) {
-			return fmt.Errorf("%w until %s", ErrBanned, until.Format(time.RFC3339))
-		}
-		delete(h.bans, m.Addr)
+	if b, ok := h.banned(m.Addr, nick); ok && !console {
+		return bannedError(b, m.Addr)
 	}
 	if err := h.taken(m, nick); err != nil {
 		return err
@@ -117,12 +115,17 @@ func (h *Hub) Join(ctx context.Context, m *Member, nick string) error {
 }
 
 // claim reserves nick for m across instances when there is a bus, after
-// checking that nobody here has it. It is called without h.mu: it may wait
-// on the network, as long as ctx allows and at most claimTimeout.
+// checking that the nickname is not banned and that nobody here has it. It is called without h.mu: it may wait on the network, as
+// long as ctx allows and at most claimTimeout.
 func (h *Hub) claim(ctx context.Context, m *Member, nick string) error {
 	h.mu.Lock()
 	bus := h.bus
 	err := h.taken(m, nick)
+	if b, ok := h.banned(netip.Addr{}, nick); ok {
+		// Said first: the nickname of someone just banned may still be
+		// claimed by the instance that held it.
+		err = bannedError(b, netip.Addr{})
+	}
 	h.mu.Unlock()
 	if err != nil || bus == nil {
 		return err
@@ -167,6 +170,9 @@ func (h *Hub) Rename(ctx context.Context, m *Member, nick string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	err = h.taken(m, nick)
+	if b, ok := h.banned(netip.Addr{}, nick); ok && err == nil {
+		err = bannedError(b, netip.Addr{})
+	}
 	if err == nil && m.gone {
 		err = fmt.Errorf("%w: %q", ErrNickTaken, nick)
 	}
@@ -193,6 +199,26 @@ func (h *Hub) Who() []string {
 	defer h.mu.Unlock()
 	names, _ := h.whoLocked(math.MaxInt)
 	return names
+}
+
+// WhoFrom is Who for an admin: the event listing who is here, with where
+// each connects from.
+func (h *Hub) WhoFrom() *Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names, _ := h.whoLocked(math.MaxInt)
+	from := make(map[string]string, len(names))
+	for _, n := range names {
+		switch m, ok := h.members[foldNick(n)]; {
+		case !ok:
+			from[n] = "another server"
+		case !m.Addr.IsValid():
+			from[n] = "console"
+		default:
+			from[n] = m.Addr.String()
+		}
+	}
+	return &Event{Type: TypeWho, Users: names, Addrs: from, Time: h.clock.Now()}
 }
 
 // whoLocked returns the first limit nicknames in the room, here and on

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,6 +19,13 @@ import (
 const (
 	natsEventSubject = "netkit.chat.events"
 	natsNickBucket   = "netkit_chat_nicks"
+	// natsBanBucket holds the bans in force, so that an instance started
+	// later keeps out whom the others do.
+	natsBanBucket = "netkit_chat_bans"
+	// banBucketBytes bounds it: some thousands of bans.
+	banBucketBytes = 4 << 20
+	// banQueueLen bounds the ban writes waiting for NATS.
+	banQueueLen = 256
 	// nickTTL is how long a claim lives without refresh: the claims of an
 	// instance that died vanish after it.
 	nickTTL     = 90 * time.Second
@@ -28,7 +36,8 @@ const (
 // NATSBus links a Hub to the other instances of the room through NATS:
 // events travel on one subject, nicknames are claimed with JetStream
 // key-value creates (which fail if the key exists), and the bucket, watched,
-// tells every instance who is where.
+// tells every instance who is where. Bans and unbans go through a second
+// bucket, watched too, which an instance that starts reads before serving.
 //
 // When NATS is lost, the instance keeps serving its own users, says so to
 // them, and claims nicknames locally only until it is back.
@@ -37,6 +46,8 @@ type NATSBus struct {
 	logger *slog.Logger
 	nc     *nats.Conn
 	kv     jetstream.KeyValue
+	bans   jetstream.KeyValue
+	banq   chan *Event // ban and unban events to write, in order
 	sub    *nats.Subscription
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -44,6 +55,14 @@ type NATSBus struct {
 	mu       sync.Mutex
 	presence map[string]nickEntry // by key
 	releases sync.WaitGroup       // deletes of given-back nicknames in flight
+
+	// Invalid events dropped: in all, and since the last log line.
+	dropped     atomic.Uint64
+	dropMu      sync.Mutex
+	dropPending int
+	dropWhy     error
+	dropLogged  time.Time
+	dropTimer   *time.Timer
 }
 
 type nickEntry struct {
@@ -93,6 +112,14 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 		nc.Close()
 		return nil, fmt.Errorf("chat: NATS key-value bucket (is JetStream enabled on the server? start it with -js): %w", err)
 	}
+	b.bans, err = js.CreateOrUpdateKeyValue(kctx, jetstream.KeyValueConfig{
+		Bucket: natsBanBucket, Storage: jetstream.MemoryStorage, MaxBytes: banBucketBytes,
+		Description: "netkit chat bans: key hex(ban key), value the ban event",
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("chat: NATS key-value bucket for bans: %w", err)
+	}
 	b.sub, err = nc.Subscribe(natsEventSubject, b.onEvent)
 	if err != nil {
 		nc.Close()
@@ -110,10 +137,22 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 	// the initial state so the first /who is right.
 	ready := make(chan struct{})
 	go b.watch(w, ready)
-	select {
-	case <-ready:
-	case <-kctx.Done():
+	bw, err := b.bans.WatchAll(wctx)
+	if err != nil {
+		wcancel()
+		nc.Close()
+		return nil, fmt.Errorf("chat: watch bans: %w", err)
 	}
+	bansReady := make(chan struct{})
+	go b.watchBans(bw, bansReady)
+	for _, c := range []chan struct{}{ready, bansReady} {
+		select {
+		case <-c:
+		case <-kctx.Done():
+		}
+	}
+	b.banq = make(chan *Event, banQueueLen)
+	go b.writeBans(wctx)
 	if err := nc.Flush(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("chat: NATS: %w", err)
@@ -128,6 +167,12 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 // the other instances see this one's users leave at once.
 func (b *NATSBus) Close() {
 	b.hub.SetBus(nil)
+	b.dropMu.Lock()
+	if b.dropTimer != nil && b.dropTimer.Stop() {
+		b.dropTimer = nil
+		b.logDropsLocked()
+	}
+	b.dropMu.Unlock()
 	if !b.nc.IsConnected() {
 		// Nothing can be given back or flushed; the claims expire.
 		b.cancel()
@@ -157,17 +202,72 @@ func (b *NATSBus) Close() {
 func nickKey(nick string) string { return hex.EncodeToString([]byte(lookKeys(nick)[0])) }
 
 func (b *NATSBus) onEvent(msg *nats.Msg) {
-	e := new(Event)
-	if err := json.Unmarshal(msg.Data, e); err != nil {
-		b.logger.Warn("bad event from NATS", "err", err)
+	e, err := DecodeRemote(msg.Data)
+	if err != nil {
+		b.dropEvent(err)
 		return
 	}
-	b.hub.Remote(e)
+	b.hub.remote(e)
 }
 
+// dropLogEvery is how often at most a line is logged about the invalid
+// events dropped: a flood of them is one line per interval, with a count.
+const dropLogEvery = 10 * time.Second
+
+// dropEvent counts an invalid event from NATS and logs it, or, within
+// dropLogEvery of the last line, leaves it to the next, which a timer
+// writes.
+func (b *NATSBus) dropEvent(why error) {
+	b.dropped.Add(1)
+	b.dropMu.Lock()
+	defer b.dropMu.Unlock()
+	b.dropPending++
+	b.dropWhy = why
+	if b.dropTimer != nil {
+		return // the line is due
+	}
+	wait := dropLogEvery - time.Since(b.dropLogged)
+	if wait <= 0 {
+		b.logDropsLocked()
+		return
+	}
+	b.dropTimer = time.AfterFunc(wait, func() {
+		b.dropMu.Lock()
+		defer b.dropMu.Unlock()
+		b.dropTimer = nil
+		b.logDropsLocked()
+	})
+}
+
+// logDropsLocked writes the line about the events dropped since the last.
+// The caller holds b.dropMu.
+func (b *NATSBus) logDropsLocked() {
+	if b.dropPending == 0 {
+		return
+	}
+	b.logger.Warn("dropped invalid events from NATS", "count", b.dropPending, "total", b.dropped.Load(), "reason", b.dropWhy.Error())
+	b.dropPending = 0
+	b.dropLogged = time.Now()
+}
+
+// Dropped returns how many events from NATS were dropped as invalid (see
+// CheckRemote).
+func (b *NATSBus) Dropped() uint64 { return b.dropped.Load() }
+
 // Publish sends e to the other instances. Core NATS buffers the publish, so
-// this does not block on the network.
+// this does not block on the network. Bans and unbans are written to the
+// bans bucket instead, in order, from a goroutine of their own.
 func (b *NATSBus) Publish(e *Event) {
+	if e.Type == typeBan || e.Type == typeUnban {
+		b.releases.Add(1)
+		select {
+		case b.banq <- e:
+		default:
+			b.releases.Done()
+			b.logger.Warn("NATS: too many bans waiting; this one holds here only", "ban", banOf(e).String())
+		}
+		return
+	}
 	if err := b.nc.Publish(natsEventSubject, e.JSON()); err != nil {
 		b.logger.Debug("publish failed", "err", err)
 	}
@@ -308,6 +408,73 @@ func (b *NATSBus) refresh() {
 		if err != nil {
 			b.logger.Debug("nickname refresh failed", "nick", nick, "err", err)
 			return
+		}
+	}
+}
+
+// banKey is the key the ban of e is stored under in the bans bucket.
+func banKey(e *Event) string { return hex.EncodeToString([]byte(banOf(e).key())) }
+
+// writeBans writes the bans and unbans Publish queues, in order, until ctx
+// is done.
+func (b *NATSBus) writeBans(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-b.banq:
+			wctx, cancel := context.WithTimeout(ctx, natsTimeout)
+			var err error
+			if e.Type == typeBan {
+				_, err = b.bans.Put(wctx, banKey(e), e.JSON())
+			} else {
+				err = b.bans.Delete(wctx, banKey(e))
+			}
+			cancel()
+			if err != nil {
+				b.logger.Warn("NATS: ban not stored; it holds here only", "ban", banOf(e).String(), "err", err)
+			}
+			b.releases.Done()
+		}
+	}
+}
+
+// watchBans puts in force on the hub the bans other instances store, and
+// lifts those they delete, closing ready once the bans already stored
+// are in force. A ban that has ended is deleted from the bucket.
+func (b *NATSBus) watchBans(w jetstream.KeyWatcher, ready chan struct{}) {
+	defer w.Stop()
+	readyOnce := sync.OnceFunc(func() { close(ready) })
+	defer readyOnce()
+	for entry := range w.Updates() {
+		if entry == nil {
+			readyOnce()
+			continue
+		}
+		switch entry.Operation() {
+		case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
+			if key, err := hex.DecodeString(entry.Key()); err == nil {
+				b.hub.unbanKey(string(key))
+			}
+		default:
+			e, err := DecodeRemote(entry.Value())
+			if err == nil && e.Type != typeBan {
+				err = fmt.Errorf("%w: %s in the bans bucket", ErrBadEvent, e.Type)
+			}
+			if err != nil {
+				b.dropEvent(err)
+				continue
+			}
+			if !b.hub.clock.Now().Before(e.Until) {
+				key := entry.Key()
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+					defer cancel()
+					b.bans.Delete(ctx, key)
+				}()
+				continue
+			}
+			b.hub.remote(e)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // startNATS runs a real NATS server with JetStream, in process, on a random
@@ -127,7 +128,7 @@ func TestNATSThreeInstances(t *testing.T) {
 	users[0].expect("*** user1 was kicked by admin (cross-server)")
 
 	// The nickname is free again everywhere once its holder left.
-	waitFor(t, func() bool { return !in[2].bus.Holds("user1") })
+	testwait.For(t, `!in[2].bus.Holds("user1")`, func() bool { return !in[2].bus.Holds("user1") })
 	again := join(t, in[2].addr, "user1")
 	again.send("back")
 	users[0].expect("<user1> back")
@@ -250,5 +251,149 @@ func TestNATSBatch(t *testing.T) {
 	b.Say(bob, "end")
 	if got := until(t, bob, "<bob> end"); !slices.Equal(got, []string{"<bob> end"}) {
 		t.Errorf("bob then got %q, want only his own message", got)
+	}
+}
+
+// TestNATSBans is the last part of defect 8 of issue 11: bans and unbans
+// reach every instance, as kicks do. An admin on one instance bans a
+// nickname held on the other, then an address, and lifts both.
+func TestNATSBans(t *testing.T) {
+	const token = "tok-12345678"
+	ns := startNATS(t)
+	var hubs []*Hub
+	var addrs []string
+	for range 2 {
+		hub := NewHub(HubConfig{History: -1})
+		bus, err := ConnectNATS(t.Context(), ns.ClientURL(), hub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		addr, _ := startChat(t, &Handler{Hub: hub, AdminToken: token}, service.Limits{})
+		hubs = append(hubs, hub)
+		addrs = append(addrs, addr)
+	}
+	ops := join(t, addrs[0], "ops")
+	ops.send("/auth " + token)
+	ops.expect("*** you are an admin now*")
+	trent := join(t, addrs[1], "trent")
+	bob := join(t, addrs[1], "bob")
+	ops.expect("*** trent joined")
+	ops.expect("*** bob joined")
+	ops.expectWho("*** here (3): bob, ops, trent")
+
+	ops.send("/ban trent 1h")
+	trent.expect("*** trent was kicked by ops (banned for *")
+	trent.closed()
+	bob.expect("*** trent was kicked by ops (banned for *")
+	// The kick comes back from the other instance, in either order with
+	// the answer to the ban.
+	ops.expectAny("*** banned the nickname trent for 1h0m0s", "*** trent was kicked by ops (banned for *")
+	// Kept out of the other instance too, under any case.
+	again := connect(t, addrs[1])
+	again.send("Trent")
+	again.expect("error: banned: the nickname trent until *")
+	if got := hubs[1].Bans(); len(got) != 1 || got[0].String() != "the nickname trent" || got[0].By != "ops" {
+		t.Errorf("bans on the other instance: %v", got)
+	}
+
+	// An address: everyone from it goes, on every instance, but the
+	// admin who asked.
+	ops.send("/ban 127.0.0.1 1h")
+	bob.expect("*** bob was kicked by ops (banned for *")
+	bob.closed()
+	ops.expect("*** banned the address 127.0.0.1 for 1h0m0s (your own address is in it*")
+	late := connect(t, addrs[1])
+	late.send("carol")
+	late.expect("error: banned: the address 127.0.0.1 until *")
+
+	// Unbans reach the other instance as well.
+	ops.send("/unban 127.0.0.1")
+	ops.expect("*** unbanned the address 127.0.0.1")
+	ops.send("/unban trent")
+	ops.expect("*** unbanned the nickname trent")
+	testwait.For(t, `len(hubs[1].Bans()) == 0`, func() bool { return len(hubs[1].Bans()) == 0 })
+	join(t, addrs[1], "trent")
+	ops.expect("*** trent joined")
+}
+
+// expectAny reads lines until it has seen one matching each of want, in
+// any order; a want ending in "*" matches lines starting with the rest.
+func (c *chatClient) expectAny(want ...string) {
+	c.t.Helper()
+	missing := slices.Clone(want)
+	for range 100 {
+		got := c.line()
+		missing = slices.DeleteFunc(missing, func(w string) bool {
+			return got == w || strings.HasSuffix(w, "*") && strings.HasPrefix(got, strings.TrimSuffix(w, "*"))
+		})
+		if len(missing) == 0 {
+			return
+		}
+	}
+	c.t.Fatalf("never got %q", missing)
+}
+
+// TestNATSBansReachLaterInstances checks that a ban holds on an instance
+// started after it was made, and an unban on one started after it.
+func TestNATSBansReachLaterInstances(t *testing.T) {
+	ns := startNATS(t)
+	connect := func(clock *fakeClock) (*Hub, *NATSBus) {
+		t.Helper()
+		h := NewHub(HubConfig{History: -1, Clock: clock})
+		bus, err := ConnectNATS(t.Context(), ns.ClientURL(), h, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(bus.Close)
+		return h, bus
+	}
+	bans := func(h *Hub) string {
+		var got []string
+		for _, b := range h.Bans() {
+			got = append(got, b.String())
+		}
+		return strings.Join(got, "|")
+	}
+	first, firstBus := connect(newFakeClock())
+	console := first.NewMember(netip.Addr{}, nil)
+	console.Admin = true
+	mustJoin(t, first, console, AdminNick)
+	trent := first.NewMember(netip.MustParseAddr("198.51.100.7"), nil)
+	mustJoin(t, first, trent, "trent")
+	for _, target := range []string{"trent", "192.0.2.0/24", "203.0.113.9"} {
+		if _, err := first.Ban(console, target, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := first.Ban(console, "198.51.100.0/24", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	first.Unban("203.0.113.9")
+	firstBus.releases.Wait() // the bans are stored
+
+	// An instance whose clock is past the short ban: it gets the others
+	// before it serves.
+	clock := newFakeClock()
+	clock.Advance(2 * time.Minute)
+	later, _ := connect(clock)
+	if got, want := bans(later), "the addresses 192.0.2.0/24|the nickname trent"; got != want {
+		t.Errorf("bans on the later instance %q, want %q", got, want)
+	}
+	if err := later.Join(context.Background(), later.NewMember(netip.MustParseAddr("192.0.2.44"), nil), "newcomer"); !errors.Is(err, ErrBanned) {
+		t.Errorf("join from a banned range on the later instance: %v", err)
+	}
+	if err := later.Join(context.Background(), later.NewMember(netip.MustParseAddr("203.0.113.9"), nil), "unbanned"); err != nil {
+		t.Errorf("join from an unbanned address on the later instance: %v", err)
+	}
+
+	// Lifted on the first instance: gone on the later one, and never
+	// seen by a third.
+	first.Unban("192.0.2.0/24")
+	testwait.For(t, "the unban on the later instance", func() bool { return bans(later) == "the nickname trent" })
+	firstBus.releases.Wait()
+	third, _ := connect(clock)
+	if got := bans(third); got != "the nickname trent" {
+		t.Errorf("bans on a third instance %q, want the nickname alone", got)
 	}
 }

@@ -3,7 +3,6 @@ package chat
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,10 +57,19 @@ func CleanText(line []byte) (string, error) {
 	if !utf8.Valid(line) {
 		return "", ErrInvalidUTF8
 	}
+	out := clean(string(line))
+	if len(out) > MaxTextLen {
+		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
+	}
+	return out, nil
+}
+
+// clean is CleanText for a string known to be UTF-8, with no bound on the
+// length.
+func clean(s string) string {
 	var b strings.Builder
-	b.Grow(len(line))
+	b.Grow(len(s))
 	var prev rune = -1 // the last rune kept
-	s := string(line)
 	for i, r := range s {
 		switch {
 		case r == '\t':
@@ -83,11 +91,7 @@ func CleanText(line []byte) (string, error) {
 		b.WriteRune(r)
 		prev = r
 	}
-	out := strings.TrimSpace(b.String())
-	if len(out) > MaxTextLen {
-		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLong, MaxTextLen)
-	}
-	return out, nil
+	return strings.TrimSpace(b.String())
 }
 
 // keepFormat reports whether the format character r, between the rune
@@ -125,6 +129,7 @@ const (
 	OpBan
 	OpUnban
 	OpAuth
+	OpBans
 )
 
 // Command is one parsed input line.
@@ -178,14 +183,16 @@ func ParseLine(s string) (Command, error) {
 		return Command{Op: OpKick, Target: arg, Text: tail}, nil
 	case "ban":
 		if arg == "" {
-			return Command{}, fmt.Errorf("%w: /ban NICK|IP [DURATION]", ErrUsage)
+			return Command{}, fmt.Errorf("%w: /ban NICK|IP|CIDR [DURATION]", ErrUsage)
 		}
 		return Command{Op: OpBan, Target: arg, Text: tail}, nil
 	case "unban":
 		if arg == "" {
-			return Command{}, fmt.Errorf("%w: /unban IP", ErrUsage)
+			return Command{}, fmt.Errorf("%w: /unban NICK|IP|CIDR", ErrUsage)
 		}
 		return Command{Op: OpUnban, Target: arg}, nil
+	case "bans":
+		return Command{Op: OpBans}, nil
 	case "auth":
 		if arg == "" {
 			return Command{}, fmt.Errorf("%w: /auth TOKEN", ErrUsage)
@@ -204,15 +211,10 @@ const HelpText = `commands:
   /quit [MESSAGE]      leave
   /help                this list
 admin only:
+  /who                 who is here, and from where
   /kick NICK [REASON]  remove someone
-  /ban NICK|IP [DUR]   remove and keep out (default 1h)
-  /unban IP            let back in
+  /ban NICK [DUR]      remove and keep the nickname out (default 1h)
+  /ban IP|CIDR [DUR]   keep addresses out, removing all from them but you
+  /unban NICK|IP|CIDR  lift a ban
+  /bans                the bans in force, with the time left
   /auth TOKEN          become an admin (remote admin)`
-
-func parseAddr(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%w: %q is not an IP address", ErrUsage, s)
-	}
-	return a.Unmap(), nil
-}

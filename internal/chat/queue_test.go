@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // drainLog records what a draining queue writes, call by call.
@@ -61,7 +62,7 @@ func TestQueueDrains(t *testing.T) {
 	}
 	// The writer ends once the queue is empty, and a later push starts
 	// another.
-	waitFor(t, func() bool {
+	testwait.For(t, "the writer to end", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return !q.running
@@ -157,7 +158,7 @@ func TestQueueWakeLater(t *testing.T) {
 		}
 	}
 	q.wake()
-	waitFor(t, func() bool { return len(d.all()) == 3 })
+	testwait.For(t, `len(d.all()) == 3`, func() bool { return len(d.all()) == 3 })
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.calls) != 1 {
@@ -186,7 +187,7 @@ func TestHubWriteRounds(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The welcome is written at once; wait for its writer to end.
-			waitFor(t, func() bool {
+			testwait.For(t, "the welcome written and its writer ended", func() bool {
 				m.q.mu.Lock()
 				defer m.q.mu.Unlock()
 				return len(d.all()) == 1 && !m.q.running
@@ -196,10 +197,10 @@ func TestHubWriteRounds(t *testing.T) {
 				h.Say(ms[0], fmt.Sprint(i))
 				if tt.batchAbove < 0 {
 					// One at a time: wait for each to be written.
-					waitFor(t, func() bool { return len(d.all()) == i+2 })
+					testwait.For(t, `len(d.all()) == i+2`, func() bool { return len(d.all()) == i+2 })
 				}
 			}
-			waitFor(t, func() bool { return len(d.all()) == 11 }) // welcome and 10 messages
+			testwait.For(t, "the welcome and 10 messages", func() bool { return len(d.all()) == 11 })
 			if took := time.Since(start); tt.batchAbove >= 0 && took < 150*time.Millisecond {
 				t.Errorf("written after %v, before the round", took)
 			}

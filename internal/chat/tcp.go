@@ -254,6 +254,38 @@ func (h *Handler) newSession(m *Member) *session {
 // handle takes one line from the member. It reports whether the member is
 // leaving, with the reason to announce and, for a drop, the error to log.
 func (s *session) handle(ctx context.Context, line []byte) (bool, string, error) {
+	if quit, reason, err := s.pace(ctx); quit {
+		return quit, reason, err
+	}
+	hub := s.h.Hub
+	text, err := CleanText(line)
+	if err != nil {
+		hub.Tell(s.m, errorEvent(err))
+		return false, "", nil
+	}
+	if text == "" {
+		return false, "", nil
+	}
+	quit, reason := s.h.do(ctx, s.m, text)
+	return quit, reason, nil
+}
+
+// reject takes one input from the member that cannot be carried out, such
+// as a WebSocket message that is not JSON, and tells the member alone why,
+// with the flood control of a line. It reports whether the member is
+// leaving, as handle does.
+func (s *session) reject(ctx context.Context, why error) (bool, string, error) {
+	if quit, reason, err := s.pace(ctx); quit {
+		return quit, reason, err
+	}
+	s.h.Hub.Tell(s.m, errorEvent(why))
+	return false, "", nil
+}
+
+// pace holds one input of the member's to its rate: it waits its turn
+// when over the burst, and warns, then drops, a member that keeps
+// pushing. It reports whether the member is leaving, as handle does.
+func (s *session) pace(ctx context.Context) (bool, string, error) {
 	hub := s.h.Hub
 	if d := s.lim.Reserve().Delay(); d > 0 {
 		s.throttled++
@@ -275,16 +307,7 @@ func (s *session) handle(ctx context.Context, line []byte) (bool, string, error)
 	} else {
 		s.throttled = 0
 	}
-	text, err := CleanText(line)
-	if err != nil {
-		hub.Tell(s.m, errorEvent(err))
-		return false, "", nil
-	}
-	if text == "" {
-		return false, "", nil
-	}
-	quit, reason := s.h.do(ctx, s.m, text)
-	return quit, reason, nil
+	return false, "", nil
 }
 
 // do carries out one line. It reports whether the client asked to quit.
@@ -316,7 +339,11 @@ func (h *Handler) run(ctx context.Context, m *Member, cmd Command) (bool, string
 	case OpNick:
 		return false, "", hub.Rename(ctx, m, cmd.Target)
 	case OpWho:
-		hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
+		if m.Admin {
+			hub.Tell(m, hub.WhoFrom())
+		} else {
+			hub.Tell(m, &Event{Type: TypeWho, Users: hub.Who(), Time: time.Now()})
+		}
 	case OpHelp:
 		hub.Tell(m, &Event{Type: TypeHelp, Text: HelpText, Time: time.Now()})
 	case OpQuit:
@@ -329,45 +356,40 @@ func (h *Handler) run(ctx context.Context, m *Member, cmd Command) (bool, string
 			return false, "", err
 		}
 		m.Admin = true
-		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban and /unban are yours", Time: time.Now()})
-	case OpKick, OpBan, OpUnban:
+		hub.Tell(m, &Event{Type: TypeSystem, Text: "you are an admin now: /kick, /ban, /unban and /bans are yours, and /who says where each is from", Time: time.Now()})
+	case OpKick, OpBan, OpUnban, OpBans:
 		if !m.Admin {
 			return false, "", fmt.Errorf("%w: /auth TOKEN first", ErrNotAdmin)
 		}
-		return false, "", Admin(hub, hub.Nick(m), cmd, func(e *Event) { hub.Tell(m, e) })
+		return false, "", Admin(hub, m, cmd, func(e *Event) { hub.Tell(m, e) })
 	}
 	return false, "", nil
 }
 
-// Admin carries out an admin command on behalf of by, telling the admin
-// the outcome through tell.
-func Admin(hub *Hub, by string, cmd Command, tell func(*Event)) error {
+// Admin carries out an admin command of the admin member by, telling the
+// admin the outcome through tell.
+func Admin(hub *Hub, by *Member, cmd Command, tell func(*Event)) error {
 	switch cmd.Op {
 	case OpKick:
-		return hub.Kick(by, cmd.Target, cmd.Text)
+		return hub.Kick(hub.Nick(by), cmd.Target, cmd.Text)
 	case OpBan:
 		var d time.Duration
 		if cmd.Text != "" {
 			var err error
 			if d, err = time.ParseDuration(cmd.Text); err != nil || d <= 0 {
-				return fmt.Errorf("%w: /ban NICK|IP [DURATION], a duration like 10m or 2h", ErrUsage)
+				return fmt.Errorf("%w: /ban NICK|IP|CIDR [DURATION], a duration like 10m or 2h", ErrUsage)
 			}
 		}
-		addr, err := hub.Ban(by, cmd.Target, d)
+		done, err := hub.Ban(by, cmd.Target, d)
 		if err == nil {
-			tell(&Event{Type: TypeSystem, Text: "banned " + addr.String(), Time: time.Now()})
+			tell(&Event{Type: TypeSystem, Text: done, Time: time.Now()})
 		}
 		return err
 	case OpUnban:
-		addr, err := parseAddr(cmd.Target)
-		if err != nil {
-			return err
-		}
-		if hub.Unban(addr) {
-			tell(&Event{Type: TypeSystem, Text: "unbanned " + addr.String(), Time: time.Now()})
-		} else {
-			tell(&Event{Type: TypeSystem, Text: addr.String() + " was not banned", Time: time.Now()})
-		}
+		done, _ := hub.Unban(cmd.Target)
+		tell(&Event{Type: TypeSystem, Text: done, Time: time.Now()})
+	case OpBans:
+		tell(bansEvent(hub.Bans(), hub.clock.Now()))
 	}
 	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -29,10 +31,54 @@ const (
 )
 
 // WSMessage is what a WebSocket client sends: first {"nick": NAME}, then
-// {"text": LINE} for each line, with the same commands as over TCP.
+// {"text": LINE} for each line, with the same commands as over TCP. Each
+// is one text message; other fields are ignored.
 type WSMessage struct {
 	Nick string `json:"nick,omitempty"`
 	Text string `json:"text,omitempty"`
+}
+
+// What a WebSocket client is told about a message it sent that is not a
+// WSMessage. Each goes to the sender alone, who stays connected, but for
+// errWSUTF8: RFC 6455 (section 8.1) has an endpoint fail the connection on
+// a text message that is not UTF-8, so the sender is told and closed with
+// status 1007.
+var (
+	errBadJSON    = errors.New(`chat: expected a JSON object like {"text": "hello"}`)
+	errWSNoText   = errors.New(`chat: expected a JSON object with "text", like {"text": "hello"}`)
+	errWSNoNick   = errors.New(`chat: choose a nickname first: {"nick": "NAME"}`)
+	errWSJoined   = errors.New(`chat: already joined; to change your nickname send {"text": "/nick NEWNAME"}`)
+	errWSBinary   = errors.New(`chat: expected a text message holding JSON, like {"text": "hello"}, not a binary one`)
+	errWSUTF8     = errors.New("chat: message is not valid UTF-8; closing")
+	leaveBadInput = "invalid message"
+)
+
+// ParseWSMessage decodes one WebSocket message from a client, of type typ,
+// and checks that it has what the client is expected to send: a nick
+// before joining, a text after (joined). The error says what was wrong,
+// to tell the client; a message with both fields is taken as the one that
+// is expected.
+func ParseWSMessage(typ websocket.MessageType, data []byte, joined bool) (WSMessage, error) {
+	if typ != websocket.MessageText {
+		return WSMessage{}, errWSBinary
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would take it, turning the bad bytes into U+FFFD.
+		return WSMessage{}, errWSUTF8
+	}
+	var msg WSMessage
+	if err := json.Unmarshal(data, &msg); err != nil {
+		return WSMessage{}, errBadJSON
+	}
+	switch {
+	case !joined && msg.Nick == "":
+		return WSMessage{}, errWSNoNick
+	case joined && msg.Text == "" && msg.Nick != "":
+		return WSMessage{}, errWSJoined
+	case joined && msg.Text == "":
+		return WSMessage{}, errWSNoText
+	}
+	return msg, nil
 }
 
 // ServeHTTP serves the chat over WebSocket: the same room, commands and
@@ -55,6 +101,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	peer := remoteAddr(r)
 
 	m := h.Hub.NewMember(peer, func() { c.CloseNow() })
+	// How the connection is closed once the member is out of the room:
+	// normally, or as the reader found the client at fault.
+	var closeStatus atomic.Int32
+	closeStatus.Store(int32(websocket.StatusNormalClosure))
 	// The member's writer runs only while there is something to send,
 	// as for TCP: an idle WebSocket member holds no goroutine for it.
 	written := m.Drain(func(batch []*Event) error {
@@ -73,7 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// Out of the room, everything written: close, which also ends a
 		// reader still waiting (after a kick or a shutdown).
-		c.Close(websocket.StatusNormalClosure, "")
+		c.Close(websocket.StatusCode(closeStatus.Load()), "")
 	})
 	// The page sends its nickname as soon as the socket opens: an
 	// upgraded socket that has not joined gets a short deadline.
@@ -86,7 +136,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	stopPings := pingEvery(ctx, c, wsPingEvery, wsPongTimeout)
 	defer stopPings()
-	reason := h.wsReadLoop(ctx, c, m)
+	reason, status := h.wsReadLoop(ctx, c, m)
+	closeStatus.Store(int32(status))
 	h.Hub.Leave(m, reason)
 	<-written
 }
@@ -94,15 +145,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // wsJoin reads {"nick": ...} messages until one is accepted.
 func (h *Handler) wsJoin(ctx context.Context, c *websocket.Conn, m *Member) bool {
 	for range maxNickTries {
-		msg, err := readWS(ctx, c)
+		typ, data, err := c.Read(ctx)
 		if err != nil {
 			return false
 		}
-		err = h.Hub.Join(ctx, m, msg.Nick)
+		msg, err := ParseWSMessage(typ, data, false)
 		if err == nil {
-			return true
+			err = h.Hub.Join(ctx, m, msg.Nick)
+			if err == nil {
+				return true
+			}
 		}
 		if writeEvent(ctx, c, errorEvent(err)) != nil || errors.Is(err, ErrBanned) {
+			return false
+		}
+		if errors.Is(err, errWSUTF8) {
+			c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
 			return false
 		}
 	}
@@ -110,31 +168,40 @@ func (h *Handler) wsJoin(ctx context.Context, c *websocket.Conn, m *Member) bool
 	return false
 }
 
-func (h *Handler) wsReadLoop(ctx context.Context, c *websocket.Conn, m *Member) string {
+// wsReadLoop handles the member's messages until it leaves, and returns
+// the reason to announce and the status to close the connection with.
+func (h *Handler) wsReadLoop(ctx context.Context, c *websocket.Conn, m *Member) (string, websocket.StatusCode) {
 	s := h.newSession(m)
 	for {
-		msg, err := readWS(ctx, c)
+		typ, data, err := c.Read(ctx)
 		if err != nil {
 			var ce websocket.CloseError
 			switch {
 			case errors.As(err, &ce) && (ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway):
-				return leaveQuit
+				return leaveQuit, websocket.StatusNormalClosure
 			case errors.Is(err, context.DeadlineExceeded):
-				return "timeout"
-			case errors.Is(err, errBadJSON):
-				writeEvent(ctx, c, errorEvent(err))
-				return "error: " + err.Error()
+				return "timeout", websocket.StatusNormalClosure
 			}
 			// A browser tab closed without a close frame: the user left.
-			return leaveQuit
+			return leaveQuit, websocket.StatusNormalClosure
+		}
+		msg, err := ParseWSMessage(typ, data, true)
+		if err != nil {
+			// The sender alone hears of it, paced like its lines, so that
+			// bad messages cannot flood it with errors.
+			if quit, reason, _ := s.reject(ctx, err); quit {
+				return reason, websocket.StatusPolicyViolation
+			}
+			if errors.Is(err, errWSUTF8) {
+				return leaveBadInput, websocket.StatusInvalidFramePayloadData
+			}
+			continue
 		}
 		if quit, reason, _ := s.handle(ctx, []byte(msg.Text)); quit {
-			return reason
+			return reason, websocket.StatusNormalClosure
 		}
 	}
 }
-
-var errBadJSON = errors.New("chat: expected a JSON object like {\"text\": \"hello\"}")
 
 // pingEvery pings c every period from a timer, with no goroutine between
 // pings, and cuts it when a pong does not come within timeout. The
@@ -163,20 +230,6 @@ func pingEvery(ctx context.Context, c *websocket.Conn, period, timeout time.Dura
 		stopped = true
 		t.Stop()
 	}
-}
-
-// readWS reads one message, as long as ctx allows: a joined member may be
-// silent for ever.
-func readWS(ctx context.Context, c *websocket.Conn) (WSMessage, error) {
-	typ, data, err := c.Read(ctx)
-	if err != nil {
-		return WSMessage{}, err
-	}
-	var msg WSMessage
-	if typ != websocket.MessageText || json.Unmarshal(data, &msg) != nil {
-		return WSMessage{}, errBadJSON
-	}
-	return msg, nil
 }
 
 func writeEvent(ctx context.Context, c *websocket.Conn, e *Event) error {

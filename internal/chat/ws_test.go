@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 type wsClient struct {
@@ -124,14 +125,18 @@ func TestWebSocketBadInput(t *testing.T) {
 	defer cancel()
 	w.c.Write(ctx, websocket.MessageText, []byte("not json"))
 	w.expect(TypeError, func(e *Event) bool { return strings.Contains(e.Text, "JSON") })
-	// An oversized message closes the connection.
+	// Not JSON is told and forgiven (see TestWebSocketBadMessageToSenderOnly);
+	// an oversized message closes the connection.
 	w2 := wsJoin(t, url, "y")
 	w2.expect(TypeWelcome, nil)
 	w2.c.Write(ctx, websocket.MessageText, []byte(`{"text":"`+strings.Repeat("a", wsReadLimit)+`"}`))
 	if _, _, err := w2.c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Errorf("oversized: %v, want StatusMessageTooBig", err)
 	}
-	waitFor(t, func() bool { return hub.Len() == 0 })
+	testwait.For(t, `hub.Len() == 1`, func() bool { return hub.Len() == 1 })
+	if got := hub.Who(); len(got) != 1 || got[0] != "x" {
+		t.Errorf("Who = %q, want x alone", got)
+	}
 }
 
 // TestWebSocketBatch checks that a batch of joins and leaves reaches a

@@ -113,8 +113,9 @@ func chatCommand(stdio IO) *command {
 	})
 	serve.help = `
 The terminal running the server is the admin console: each line typed is a
-message from admin; /kick NICK [REASON], /ban NICK|IP [DURATION], /unban IP,
-/who, /say TEXT and /quit (shut down, announcing it) work there.
+message from admin; /kick NICK [REASON], /ban NICK [DURATION] (the nickname),
+/ban IP|CIDR [DURATION] (the addresses), /unban NICK|IP|CIDR, /bans, /who
+(with addresses), /say TEXT and /quit (shut down, announcing it) work there.
 
 Examples:
   netkit chat serve

@@ -130,7 +130,7 @@ func wantOfType(f *flag.Flag) string {
 // checks that every package under internal/ is listed.
 var packagePrefixes = []string{
 	"certs", "chat", "cli", "clock", "echo", "hello", "impair", "rudp", "wire", "secure",
-	"service", "suite", "timeproto", "udpio", "web", "tui", "envelope",
+	"service", "suite", "timeproto", "udpio", "web", "tui", "envelope", "testwait",
 	// Named in the plan for packages to come.
 	"scan", "target", "netns", "data", "rps", "game", "rating", "msg", "keygen", "discovery", "discover", "fernet",
 }

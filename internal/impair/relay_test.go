@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // startRelay serves r on 127.0.0.1:0 and returns the address clients write
@@ -108,18 +110,6 @@ func expectNone(t testing.TB, c *net.UDPConn) {
 	}
 }
 
-// waitFor polls cond, which reads the relay's counters, until it holds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached in 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // collector gathers the datagrams arriving on c, numbered by their first 4
 // bytes.
 type collector struct {
@@ -176,7 +166,7 @@ func sendNumbered(t testing.TB, r *Relay, c *net.UDPConn, n, size int) time.Time
 		send(t, c, b)
 		if i%burst == burst-1 || i == n-1 {
 			sent := uint64(i + 1)
-			waitFor(t, "relay read the burst", func() bool {
+			testwait.For(t, "relay read the burst", func() bool {
 				st := r.Stats().Up
 				return st.Received+st.Oversize >= sent
 			})
@@ -208,7 +198,7 @@ func TestPassThroughExact(t *testing.T) {
 		total += uint64(n)
 	}
 	// The counters move just after the write they count.
-	waitFor(t, "last reply counted", func() bool { return r.Stats().Down.Forwarded == uint64(len(sizes)) })
+	testwait.For(t, "last reply counted", func() bool { return r.Stats().Down.Forwarded == uint64(len(sizes)) })
 	st := r.Stats()
 	want := DirStats{Received: uint64(len(sizes)), ReceivedBytes: total, Forwarded: uint64(len(sizes)), ForwardedBytes: total}
 	if st.Up != want || st.Down != want {
@@ -290,7 +280,7 @@ func TestEmptyDatagramNotCorrupted(t *testing.T) {
 	if got := mustRecv(t, target); len(got) != 0 {
 		t.Fatalf("empty datagram arrived as %d bytes", len(got))
 	}
-	waitFor(t, "forwarded counted", func() bool { return r.Stats().Up.Forwarded == 1 })
+	testwait.For(t, "forwarded counted", func() bool { return r.Stats().Up.Forwarded == 1 })
 	if st := r.Stats().Up; st.Corrupted != 0 || st.Forwarded != 1 {
 		t.Errorf("corrupted %d forwarded %d, want 0 and 1", st.Corrupted, st.Forwarded)
 	}
@@ -331,7 +321,7 @@ func TestLossSeeded(t *testing.T) {
 	col := collect(t, target)
 	client := dial(t, startRelay(t, r))
 	sendNumbered(t, r, client, n, size)
-	waitFor(t, "all forwarded datagrams arrived", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded })
+	testwait.For(t, "all forwarded datagrams arrived", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded })
 	got, _ := col.snapshot()
 	if !slices.Equal(got, want) {
 		t.Errorf("relay delivered %d datagrams, decisions say %d; first differences: %v", len(got), len(want), firstDiff(got, want))
@@ -372,7 +362,7 @@ func TestDelay(t *testing.T) {
 					t.Errorf("datagram %d took %v, want at least %v", i, el, tt.min)
 				}
 			}
-			waitFor(t, "forwarded counted", func() bool { return r.Stats().Up.Forwarded == 5 })
+			testwait.For(t, "forwarded counted", func() bool { return r.Stats().Up.Forwarded == 5 })
 			if st := r.Stats().Up; st.Delayed != 5 {
 				t.Errorf("delayed %d, want 5", st.Delayed)
 			}
@@ -388,7 +378,7 @@ func TestJitterKeepsOrder(t *testing.T) {
 	col := collect(t, target)
 	client := dial(t, startRelay(t, r))
 	sendNumbered(t, r, client, n, 16)
-	waitFor(t, "all arrived", func() bool { return col.len() == n })
+	testwait.For(t, "all arrived", func() bool { return col.len() == n })
 	got, _ := col.snapshot()
 	if !slices.IsSorted(got) {
 		t.Errorf("jitter reordered datagrams: %v", firstDiff(got, seq(n)))
@@ -413,7 +403,7 @@ func TestReorder(t *testing.T) {
 	col := collect(t, target)
 	client := dial(t, startRelay(t, r))
 	sendNumbered(t, r, client, n, 16)
-	waitFor(t, "all arrived", func() bool { return col.len() == n })
+	testwait.For(t, "all arrived", func() bool { return col.len() == n })
 	got, _ := col.snapshot()
 	if sorted := slices.Sorted(slices.Values(got)); !slices.Equal(sorted, seq(n)) {
 		t.Fatalf("datagrams lost or duplicated: got %d, %d distinct", len(got), len(slices.Compact(sorted)))
@@ -453,11 +443,11 @@ func TestRateCap(t *testing.T) {
 	client := dial(t, startRelay(t, r))
 	start := sendNumbered(t, r, client, n, size)
 	sentBy := time.Now()
-	waitFor(t, "every datagram forwarded or dropped", func() bool {
+	testwait.For(t, "every datagram forwarded or dropped", func() bool {
 		st := r.Stats().Up
 		return st.Forwarded+st.RateDropped == n
 	})
-	waitFor(t, "forwarded datagrams arrived", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded })
+	testwait.For(t, "forwarded datagrams arrived", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded })
 	st := r.Stats().Up
 	if st.RateDropped == 0 || st.RateQueued == 0 {
 		t.Errorf("rate-dropped %d, rate-queued %d: want both above 0", st.RateDropped, st.RateQueued)
@@ -482,7 +472,7 @@ func TestDownstream(t *testing.T) {
 	for i := range 10 {
 		send(t, client, []byte{byte(i)})
 	}
-	waitFor(t, "replies dropped", func() bool { st := r.Stats(); return st.Down.Lost == 10 && st.Up.Forwarded == 10 })
+	testwait.For(t, "replies dropped", func() bool { st := r.Stats(); return st.Down.Lost == 10 && st.Up.Forwarded == 10 })
 	expectNone(t, client)
 	if st := r.Stats(); st.Up.Forwarded != 10 || st.Down.Forwarded != 0 {
 		t.Errorf("up forwarded %d, down forwarded %d; want 10 and 0", st.Up.Forwarded, st.Down.Forwarded)
@@ -501,7 +491,7 @@ func TestMaxSessions(t *testing.T) {
 		}
 	}
 	send(t, clients[2], []byte{2})
-	waitFor(t, "third client refused", func() bool { return r.Stats().SessionsRefused == 1 })
+	testwait.For(t, "third client refused", func() bool { return r.Stats().SessionsRefused == 1 })
 	expectNone(t, target)
 	send(t, clients[0], []byte{0})
 	mustRecv(t, target)
@@ -517,7 +507,7 @@ func TestIdleExpiry(t *testing.T) {
 	a, b := dial(t, addr), dial(t, addr)
 	send(t, a, []byte("a"))
 	mustRecv(t, target)
-	waitFor(t, "session expired", func() bool { st := r.Stats(); return st.SessionsExpired == 1 && st.Sessions == 0 })
+	testwait.For(t, "session expired", func() bool { st := r.Stats(); return st.SessionsExpired == 1 && st.Sessions == 0 })
 	// The freed slot goes to the next client.
 	send(t, b, []byte("b"))
 	if got := mustRecv(t, target); string(got) != "b" {
@@ -573,7 +563,7 @@ func TestShutdownDrains(t *testing.T) {
 	for i := range 5 {
 		send(t, client, []byte{byte(i)})
 	}
-	waitFor(t, "relay read all", func() bool { return r.Stats().Up.Received == 5 })
+	testwait.For(t, "relay read all", func() bool { return r.Stats().Up.Received == 5 })
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := r.Shutdown(ctx); err != nil {
@@ -598,7 +588,7 @@ func TestShutdownTimeout(t *testing.T) {
 	go func() { done <- r.Serve(pc) }()
 	client := dial(t, pc.LocalAddr().(*net.UDPAddr))
 	send(t, client, []byte("x"))
-	waitFor(t, "relay read it", func() bool { return r.Stats().Up.Received == 1 })
+	testwait.For(t, "relay read it", func() bool { return r.Stats().Up.Received == 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	if err := r.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -657,7 +647,7 @@ func TestOverflow(t *testing.T) {
 	col := collect(t, target)
 	client := dial(t, startRelay(t, r))
 	sendNumbered(t, r, client, 10, 100)
-	waitFor(t, "queue drained", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded && r.up.idle() })
+	testwait.For(t, "queue drained", func() bool { return uint64(col.len()) == r.Stats().Up.Forwarded && r.up.idle() })
 	if st := r.Stats().Up; st.Forwarded+st.Overflow != 10 || st.Overflow < 6 {
 		t.Errorf("forwarded %d overflow %d, want at least 6 of 10 overflowed", st.Forwarded, st.Overflow)
 	}

@@ -1,6 +1,8 @@
 package rps
 
 import (
+	"github.com/netkit/netkit/internal/testwait"
+
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,10 +28,10 @@ func TestMetrics(t *testing.T) {
 	want("games started", m.started, 1)
 	want("games in play", m.playing, 1)
 	// The gauge is set just after the match begins.
-	waitFor(t, "no one waiting", func() bool { return testutil.ToFloat64(m.waitingG) == 0 })
+	testwait.For(t, "no one waiting", func() bool { return testutil.ToFloat64(m.waitingG) == 0 })
 	a.send("/quit")
 	b.expectGame(GameOver)
-	waitFor(t, "the game to end", func() bool { return l.Playing() == 0 })
+	testwait.For(t, "the game to end", func() bool { return l.Playing() == 0 })
 	want("games finished", m.finishedC, 1)
 	want("games forfeited by quitting", m.forfeited.WithLabelValues(string(game.Quit)), 1)
 	want("games forfeited by timeout", m.forfeited.WithLabelValues(string(game.Timeout)), 0)
@@ -38,11 +40,11 @@ func TestMetrics(t *testing.T) {
 	c, d, _, _ := pair(t, addr, "carol", "dave")
 	round(t, c, d, "rock", "scissors", Win)
 	d.expectGame(GameOver)
-	waitFor(t, "the second game to end", func() bool { return l.Playing() == 0 })
+	testwait.For(t, "the second game to end", func() bool { return l.Playing() == 0 })
 	want("games started", m.started, 2)
 	want("games finished", m.finishedC, 2)
 	want("games forfeited by quitting", m.forfeited.WithLabelValues(string(game.Quit)), 1)
 
 	join(t, addr, "erin")
-	waitFor(t, "erin counted waiting", func() bool { return testutil.ToFloat64(m.waitingG) == 1 })
+	testwait.For(t, "erin counted waiting", func() bool { return testutil.ToFloat64(m.waitingG) == 1 })
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netkit/netkit/internal/rps/game"
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // waitTimeout bounds every wait for a line in these tests.
@@ -259,7 +260,7 @@ func TestForfeitDisconnectNoGrace(t *testing.T) {
 		t.Errorf("%+v", e)
 	}
 	a.expectEOF()
-	waitFor(t, "the game to end", func() bool { return l.Playing() == 0 })
+	testwait.For(t, "the game to end", func() bool { return l.Playing() == 0 })
 	if top := l.Standings().Top(2); top[1].Name != "bob" || top[1].Forfeited != 1 {
 		t.Errorf("%+v", top)
 	}
@@ -466,7 +467,7 @@ func TestWaitingPlayerLeaves(t *testing.T) {
 	a, _ := join(t, addr, "alice")
 	a.expect(KindWaiting)
 	a.conn.Close()
-	waitFor(t, "alice to leave", func() bool { return l.Waiting() == 0 })
+	testwait.For(t, "alice to leave", func() bool { return l.Waiting() == 0 })
 	b, _ := join(t, addr, "bob")
 	if e := b.expect(KindWaiting); e.Waiting != 1 {
 		t.Errorf("%+v", e)
@@ -493,17 +494,6 @@ func TestShutdown(t *testing.T) {
 	c.send("late")
 	if e := c.expect(KindError); !errors.Is(ErrClosed, ErrClosed) || !strings.Contains(e.Text, "shutting down") {
 		t.Errorf("%+v", e)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

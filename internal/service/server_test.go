@@ -5,15 +5,18 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/netkit/netkit/internal/certs"
 	"github.com/netkit/netkit/internal/service"
+	"github.com/netkit/netkit/internal/testwait"
 )
 
 // lineEcho answers each line with "got: LINE".
@@ -153,7 +156,7 @@ func TestServerMaxConnsPerIP(t *testing.T) {
 
 	// Closing one makes room again.
 	held[0].conn.Close()
-	waitFor(t, func() bool { return srv.OpenConns() == max-1 })
+	testwait.For(t, `srv.OpenConns() == max-1`, func() bool { return srv.OpenConns() == max-1 })
 	again := dial(t, addr)
 	again.send("back\n")
 	if got := again.line(); got != "got: back" {
@@ -176,46 +179,146 @@ func TestServerMaxConns(t *testing.T) {
 }
 
 func TestServerIdleTimeout(t *testing.T) {
-	addr := start(t, &service.Server{Handler: lineEcho, Limits: service.Limits{IdleTimeout: 100 * time.Millisecond}})
-	c := dial(t, addr)
-	// Activity keeps it open past the timeout.
-	for range 3 {
-		c.send("ping\n")
-		c.line()
-		time.Sleep(50 * time.Millisecond)
+	const idle = 200 * time.Millisecond
+	addr := start(t, &service.Server{Handler: lineEcho, Limits: service.Limits{IdleTimeout: idle}})
+	// Activity keeps a connection open past the timeout: pings a tenth
+	// of it apart, for three times it. A loaded machine can stall the
+	// test between two pings for as long as the timeout, and the server
+	// is then right to close; so a notice after a gap of half the timeout
+	// or more sends the test to a new connection (5 at most), and only
+	// one after a short gap fails it.
+	for try := 1; ; try++ {
+		c := dial(t, addr)
+		lastSent, stalled := pingFor(t, c, 3*idle, idle/10, idle/2)
+		if stalled {
+			c.conn.Close()
+			if try == 5 {
+				t.Fatalf("stalled for half the idle timeout between two pings in each of %d tries", try)
+			}
+			continue
+		}
+		// Silence closes it, no sooner than the timeout after the
+		// last line the server read, which was sent at lastSent.
+		if got := c.line(); got != "error: idle for 200ms; closing" {
+			t.Errorf("got %q, want the idle notice", got)
+		}
+		if d := time.Since(lastSent); d < idle {
+			t.Errorf("closed %v after the last line, before the idle timeout of %v", d, idle)
+		}
+		c.closed()
+		return
 	}
-	if got := c.line(); got != "error: idle for 100ms; closing" {
-		t.Errorf("got %q, want the idle notice", got)
-	}
-	c.closed()
 }
 
+// pingFor sends c a line every gap and reads the answer, for span. It
+// returns when the last line was sent; or reports a stall, when the
+// server closed the connection for idleness after a gap of over stall
+// between two lines (the test's fault, on a loaded machine), and fails
+// the test when it did so after a shorter one.
+func pingFor(t *testing.T, c *client, span, gap, stall time.Duration) (time.Time, bool) {
+	t.Helper()
+	start := time.Now()
+	prev := start
+	for time.Since(start) < span {
+		sent := time.Now()
+		c.send("ping\n")
+		got := c.line()
+		if strings.HasPrefix(got, "error: idle") {
+			if sent.Sub(prev) >= stall {
+				return sent, true
+			}
+			t.Fatalf("closed for idleness %v after the previous line: %q", sent.Sub(prev), got)
+		}
+		prev = sent
+		time.Sleep(gap)
+	}
+	return prev, false
+}
+
+// TestServerSlowReaderDropped checks that a client that never reads is
+// dropped by the write timeout, while another client is served normally
+// all along: its round trips, while the first is stuck, are far shorter
+// than the write timeout a server stalled by the slow client would make
+// them.
 func TestServerSlowReaderDropped(t *testing.T) {
-	// A client that sends but never reads fills its socket buffers; the
-	// write timeout drops it while another client is served normally.
-	srv := &service.Server{Handler: service.HandlerFunc(func(_ context.Context, c *service.Conn) error {
+	const writeTimeout = 3 * time.Second
+	var flooded atomic.Int64 // bytes written to the flooded client
+	srv := &service.Server{Handler: service.HandlerFunc(func(ctx context.Context, c *service.Conn) error {
+		line, err := c.ReadLine()
+		if err != nil {
+			return err
+		}
+		if string(line) != "flood me" {
+			// A normal client: each line is answered.
+			for {
+				if _, err := c.WriteString("got: " + string(line) + "\n"); err != nil {
+					return err
+				}
+				if line, err = c.ReadLine(); err != nil {
+					return err
+				}
+			}
+		}
 		buf := make([]byte, 64<<10)
 		for {
-			if _, err := c.Write(buf); err != nil {
+			n, err := c.Write(buf)
+			flooded.Add(int64(n))
+			if err != nil {
 				return err
 			}
 		}
-	}), Limits: service.Limits{WriteTimeout: 200 * time.Millisecond}}
+	}), Limits: service.Limits{WriteTimeout: writeTimeout}}
 	addr := start(t, srv)
 	slow := dial(t, addr)
-	_ = slow
-	waitFor(t, func() bool { return srv.OpenConns() == 1 })
-	waitFor(t, func() bool { return srv.OpenConns() == 0 })
+	slow.send("flood me\n")
+	// The slow client never reads: the server's writes to it stop once
+	// the socket buffers are full.
+	last, since := int64(-1), time.Now()
+	testwait.For(t, "the writes to the slow client to block", func() bool {
+		if n := flooded.Load(); n != last || n == 0 {
+			last, since = n, time.Now()
+			return false
+		}
+		return time.Since(since) > 100*time.Millisecond
+	})
+
+	normal := dial(t, addr)
+	const pings = 20
+	var worst time.Duration
+	for i := range pings {
+		start := time.Now()
+		normal.send(fmt.Sprintf("ping %d\n", i))
+		if got, want := normal.line(), fmt.Sprintf("got: ping %d", i); got != want {
+			t.Fatalf("normal client got %q, want %q", got, want)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	// Generous: a round trip on loopback takes well under a millisecond;
+	// one that waited for the slow client would take the write timeout.
+	if worst > writeTimeout/3 {
+		t.Errorf("slowest round trip of the normal client %v while another was stuck, want under %v", worst, writeTimeout/3)
+	}
+	// All of that while the slow client was stuck, not after its drop.
+	if n := srv.OpenConns(); n != 2 {
+		t.Fatalf("%d connections open after the pings, want both (was the slow one dropped early?)", n)
+	}
+	testwait.For(t, "the slow client to be dropped", func() bool { return srv.OpenConns() == 1 })
+	normal.send("after\n")
+	if got := normal.line(); got != "got: after" {
+		t.Errorf("normal client after the drop got %q", got)
+	}
 }
 
 func TestServerShutdownDrains(t *testing.T) {
 	release := make(chan struct{})
+	inProgress := make(chan struct{})
 	srv := &service.Server{Handler: service.HandlerFunc(func(_ context.Context, c *service.Conn) error {
 		line, err := c.ReadLine()
 		if err != nil {
 			return err
 		}
 		if string(line) == "slow" {
+			close(inProgress)
 			<-release // a request in progress
 		}
 		_, err = c.WriteString("done " + string(line) + "\n")
@@ -232,7 +335,8 @@ func TestServerShutdownDrains(t *testing.T) {
 	idle := dial(t, addr)
 	busy := dial(t, addr)
 	busy.send("slow\n")
-	waitFor(t, func() bool { return srv.OpenConns() == 2 })
+	testwait.For(t, `srv.OpenConns() == 2`, func() bool { return srv.OpenConns() == 2 })
+	<-inProgress // else the busy client may still look idle to Shutdown
 
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
@@ -268,7 +372,7 @@ func TestServerShutdownGraceExpires(t *testing.T) {
 	})}
 	addr := start(t, srv)
 	c := dial(t, addr)
-	waitFor(t, func() bool { return srv.OpenConns() == 1 })
+	testwait.For(t, `srv.OpenConns() == 1`, func() bool { return srv.OpenConns() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -377,16 +481,5 @@ func TestServerManyClients(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
