@@ -1,9 +1,5 @@
 package chat
 
-import (
-	"time"
-)
-
 // Batching: in a big room, joins and leaves that come in a burst are
 // announced together.
 
@@ -40,8 +36,8 @@ func (h *Hub) openWindow() {
 	if h.window != nil || h.closed {
 		return
 	}
-	var t *time.Timer
-	t = time.AfterFunc(h.batchWindow, func() {
+	var t Timer
+	t = h.clock.AfterFunc(h.batchWindow, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		if h.window != t || h.closed {

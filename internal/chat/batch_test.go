@@ -299,3 +299,40 @@ func TestHubNamesSorted(t *testing.T) {
 		t.Errorf("welcome %q", got)
 	}
 }
+
+// TestHubBatchWindowOnClock runs the batching window and the write rounds
+// on a clock that moves only when told: the burst is announced exactly
+// when the window ends, with no sleeping, and no round is left pending.
+func TestHubBatchWindowOnClock(t *testing.T) {
+	clock := newFakeClock()
+	h := NewHub(HubConfig{BatchAbove: 4, BatchWindow: time.Second, History: -1, Clock: clock})
+	ms := fill(t, h, 6)
+	clock.Advance(time.Hour) // every window and round so far is over
+	watcher := ms[0]
+	for i := range 6 {
+		m := h.NewMember(netip.Addr{}, nil)
+		if err := h.Join(context.Background(), m, fmt.Sprintf("b%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := recv(t, watcher, 1); !slices.Equal(got, []string{"*** b0 joined"}) {
+		t.Fatalf("first of the burst: %q", got)
+	}
+	clock.Advance(time.Second - time.Millisecond)
+	if n := watcher.q.len(); n != 0 {
+		t.Fatalf("%d events before the window ended", n)
+	}
+	clock.Advance(time.Millisecond)
+	if watcher.q.len() == 0 {
+		t.Fatal("the burst was not announced the moment the window ended")
+	}
+	if got, want := recv(t, watcher, 1), []string{"*** joined: b1, b2, b3, b4, b5"}; !slices.Equal(got, want) {
+		t.Errorf("when the window ended: %q, want %q", got, want)
+	}
+	clock.Advance(DefaultWriteEvery)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.asleep) != 0 || h.wakeTimer != nil {
+		t.Errorf("after the round: %d asleep, timer set %v", len(h.asleep), h.wakeTimer != nil)
+	}
+}

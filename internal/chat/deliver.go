@@ -70,7 +70,7 @@ func (h *Hub) deliver(e *Event) {
 		}
 	}
 	if len(h.asleep) > 0 && h.wakeTimer == nil {
-		h.wakeTimer = time.AfterFunc(h.nextRound(), h.wakeAll)
+		h.wakeTimer = h.clock.AfterFunc(h.nextRound(), h.wakeAll)
 	}
 	for _, m := range slow {
 		h.drop(m, leaveSlow)
@@ -90,7 +90,7 @@ func (h *Hub) big() bool {
 // room, the more events each write carries.
 func (h *Hub) wakeAll() {
 	h.mu.Lock()
-	h.lastRound = time.Now()
+	h.lastRound = h.clock.Now()
 	ms := h.asleep
 	h.asleep = nil
 	for _, m := range ms {
@@ -111,7 +111,7 @@ func (h *Hub) wakeAll() {
 	defer h.mu.Unlock()
 	h.wakeTimer = nil
 	if len(h.asleep) > 0 {
-		h.wakeTimer = time.AfterFunc(h.nextRound(), h.wakeAll)
+		h.wakeTimer = h.clock.AfterFunc(h.nextRound(), h.wakeAll)
 	}
 }
 
@@ -119,7 +119,7 @@ func (h *Hub) wakeAll() {
 // quiet spell, which gathers a burst, and otherwise until roundGap after
 // the last round started. The caller holds h.mu.
 func (h *Hub) nextRound() time.Duration {
-	return max(h.writeEvery, h.roundGap()-time.Since(h.lastRound))
+	return max(h.writeEvery, h.roundGap()-h.clock.Now().Sub(h.lastRound))
 }
 
 // roundGap is the time from the start of one round of writes to the start

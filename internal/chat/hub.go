@@ -64,11 +64,11 @@ type Hub struct {
 	// window is open: the timer that announces them when it ends.
 	pending      []change
 	pendingNicks map[string]int
-	window       *time.Timer
+	window       Timer
 	// Members with events whose writer is to be started in the next
 	// round, when wakeTimer fires.
 	asleep    []*Member
-	wakeTimer *time.Timer
+	wakeTimer Timer
 	lastRound time.Time // when the last round started
 }
 
