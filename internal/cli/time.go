@@ -29,6 +29,7 @@ func timeCommand(stdio IO) *command {
 	choiceVar(fs, &f.proto, "proto", "line", "`PROTOCOL`: line (netkit's TIME), daytime (RFC 867), rfc868 or sntp", timeProtos...)
 	fs.BoolVar(&f.udp, "udp", false, "with --proto rfc868: ask over UDP instead of TCP")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
+	f.find.register(fs, "time")
 	return &command{
 		name:    "time",
 		usage:   "time [HOST:PORT] [flags]",
@@ -44,7 +45,8 @@ Examples:
   netkit time
   netkit time --proto sntp
   netkit time --proto daytime
-  netkit time 192.168.1.20 --proto rfc868 --udp --json`,
+  netkit time 192.168.1.20 --proto rfc868 --udp --json
+  netkit time --discover --proto sntp     # the suite's SNTP port on the LAN`,
 		flags:    fs,
 		maxArgs:  1,
 		children: []*command{serviceServeCommand(stdio, "time", serveExtras{})},
@@ -62,12 +64,28 @@ Examples:
 		},
 		run: func(ctx context.Context, args []string) error {
 			addr, _ := resolveAddr(firstArg(args), timeDefault(f.proto))
+			// The suite advertises each protocol's port under its own
+			// name: time (the line protocol), daytime, rfc868, sntp.
+			f.find.service = timeServiceName(f.proto)
+			addr, err := f.find.target(ctx, stdio, firstArg(args) != "", addr, f.timeout)
+			if err != nil {
+				return err
+			}
 			return runTime(ctx, stdio, &f, addr)
 		},
 	}
 }
 
 var timeProtos = []string{"line", "daytime", "rfc868", "sntp"}
+
+// timeServiceName is the name the suite gives the port of a time
+// protocol, in its address table and its discovery records.
+func timeServiceName(proto string) string {
+	if proto == "line" {
+		return "time"
+	}
+	return proto
+}
 
 // timeDefault is the suite's address for a time protocol.
 func timeDefault(proto string) string {
