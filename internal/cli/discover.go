@@ -25,6 +25,7 @@ type discoverFlags struct {
 	json       bool
 	first      bool
 	keyFile    string
+	serverKey  string
 	sweep      string
 	port       string
 	maxHosts   int
@@ -37,6 +38,7 @@ func discoverCommand(stdio IO) *command {
 	fs.BoolVar(&f.json, "json", false, "print each server as a JSON line")
 	fs.BoolVar(&f.first, "first", false, "stop at the first server (the first verified one when a key is set)")
 	fs.StringVar(&f.keyFile, "key-file", "", "message keys from `FILE`, to verify the servers' records (default $NETKIT_KEY)")
+	fs.StringVar(&f.serverKey, "server-key", "", "with --sweep: confirm each hit with a handshake sealed to this X25519 public key (`FILE`.pub from 'netkit keygen --pair', or the key itself) instead of the shared message key")
 	fs.StringVar(&f.sweep, "sweep", "", "where multicast is blocked: TCP-sweep the web port across `CIDR` (10.0.0.0/24, ranges as netkit scan takes them; comma-separated) and confirm each hit with a msg handshake (needs the key)")
 	fs.StringVar(&f.port, "port", strconv.Itoa(webPort()), "with --sweep: the web `PORTS` to sweep (as netkit scan -p)")
 	fs.IntVar(&f.maxHosts, "max-hosts", defaultSweepMaxHosts, "with --sweep: refuse blocks of more than `N` addresses")
@@ -55,13 +57,15 @@ drops it), --sweep CIDR connects to the web port (--port, default 7700) of
 every address of the block, and sends a msg handshake to each port that
 accepts: a server that answers under your key is "verified", one that
 refuses the key as netkit does is "unverified", anything else is not
-listed. It needs the message key, and lasts at most --timeout (5s unless
-given).
+listed. It needs the message key, or with --server-key only the server's
+public key (the handshake is sealed to it, and only the holder of the
+private key can answer), and lasts at most --timeout (5s unless given).
 
 Examples:
   netkit discover
   netkit discover --first --json
   netkit discover --sweep 192.168.1.0/24 --key-file msg.key
+  netkit discover --sweep 192.168.1.0/24 --server-key server.pub
   netkit msg --discover ping`,
 		flags:   fs,
 		maxArgs: 0,
@@ -70,8 +74,13 @@ Examples:
 				return usagef("--timeout %v: want a positive duration", f.timeout)
 			}
 			f.timeoutSet = isSet(fs, "timeout")
-			if f.sweep == "" && (isSet(fs, "port") || isSet(fs, "max-hosts")) {
-				return usagef("--port and --max-hosts go with --sweep")
+			if f.sweep == "" && (isSet(fs, "port") || isSet(fs, "max-hosts") || f.serverKey != "") {
+				return usagef("--port, --max-hosts and --server-key go with --sweep")
+			}
+			if f.serverKey != "" {
+				if _, err := msg.LoadPublicKey(f.serverKey); err != nil {
+					return usagef("--server-key: %v", err)
+				}
 			}
 			if f.maxHosts <= 0 {
 				return usagef("--max-hosts %d: want a positive number", f.maxHosts)

@@ -71,9 +71,16 @@ func runSweep(ctx context.Context, stdio IO, f *discoverFlags) error {
 	if err != nil {
 		return usagef("--port: %s", strings.ReplaceAll(err.Error(), "scan: ", ""))
 	}
-	keys, err := msg.LoadKeys(f.keyFile, os.Getenv(msg.KeyEnv))
-	if err != nil {
-		return fmt.Errorf("--sweep confirms each server with a handshake sealed under the message key: %w", err)
+	var keys *fernet.Fernet
+	var serverKey *[32]byte
+	if f.serverKey != "" {
+		k, err := msg.LoadPublicKey(f.serverKey)
+		if err != nil {
+			return usagef("--server-key: %v", err)
+		}
+		serverKey = &k
+	} else if keys, err = msg.LoadKeys(f.keyFile, os.Getenv(msg.KeyEnv)); err != nil {
+		return fmt.Errorf("--sweep confirms each server with a handshake sealed under the message key (or give --server-key): %w", err)
 	}
 	timing, _ := scan.Preset(4) // a LAN: short timeouts
 	timing.Retries = 1
@@ -105,7 +112,7 @@ func runSweep(ctx context.Context, stdio IO, f *discoverFlags) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			h, ok := sweepHandshake(ctx, netip.AddrPortFrom(r.Addr, r.Port), keys)
+			h, ok := sweepHandshake(ctx, netip.AddrPortFrom(r.Addr, r.Port), keys, serverKey)
 			if !ok {
 				return
 			}
@@ -135,11 +142,13 @@ func runSweep(ctx context.Context, stdio IO, f *discoverFlags) error {
 
 // sweepHandshake sends a handshake to the web service that may be at
 // addr, over HTTP and then, if the port speaks TLS, over HTTPS, and says
-// whether the answer is a netkit server's.
-func sweepHandshake(ctx context.Context, addr netip.AddrPort, keys *fernet.Fernet) (sweepHit, bool) {
+// whether the answer is a netkit server's. It is sealed under keys, or
+// to serverKey when that is set: then only the holder of its private key
+// can answer it.
+func sweepHandshake(ctx context.Context, addr netip.AddrPort, keys *fernet.Fernet, serverKey *[32]byte) (sweepHit, bool) {
 	ctx, cancel := context.WithTimeout(ctx, sweepHandshakeTimeout)
 	defer cancel()
-	c := &msg.Client{Keys: keys}
+	c := &msg.Client{Keys: keys, ServerKey: serverKey}
 	env, err := envelope.New(envelope.Handshake, senderName(""), nil)
 	if err != nil {
 		return sweepHit{}, false

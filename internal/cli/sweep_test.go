@@ -17,6 +17,7 @@ import (
 
 	"github.com/netkit/netkit/internal/fernet"
 	"github.com/netkit/netkit/internal/msg"
+	"github.com/netkit/netkit/internal/msg/envelope"
 )
 
 // listenAt listens on addr:port, or skips t when that port is taken on
@@ -148,5 +149,62 @@ func TestDiscoverSweepLoopback(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("sweep found\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestDiscoverSweepServerKey: with only a server's public key, a sweep
+// confirms the server holding its private key (verified: it opened the
+// sealed handshake and sealed the answer back), and not one holding
+// another pair, nor one with only a shared key.
+func TestDiscoverSweepServerKey(t *testing.T) {
+	t.Setenv(msg.KeyEnv, "")
+	ours, _ := envelope.GenerateKeyPair()
+	theirs, _ := envelope.GenerateKeyPair()
+	_, shared := keyFile(t)
+	api := func(name string, box *envelope.KeyPair, k *fernet.Fernet) http.Handler {
+		s := &msg.Server{Keys: k, Box: box, Name: name, Version: "test", Info: func() msg.Info {
+			return msg.Info{Transports: []string{"http"}, Ports: map[string]int{"web": 1}}
+		}}
+		mux := http.NewServeMux()
+		s.Mount(mux.Handle)
+		return mux
+	}
+	first := listenAt(t, "127.0.0.2", 0)
+	port := first.Addr().(*net.TCPAddr).Port
+	for _, x := range []struct {
+		l net.Listener
+		h http.Handler
+	}{
+		{first, api("ours", ours, shared)},
+		{listenAt(t, "127.0.0.3", port), api("theirs", theirs, shared)},
+		{listenAt(t, "127.0.0.4", port), api("shared-only", nil, shared)},
+	} {
+		s := &httptest.Server{Listener: x.l, Config: &http.Server{Handler: x.h, ErrorLog: log.New(io.Discard, "", 0)}}
+		s.Start()
+		t.Cleanup(s.Close)
+	}
+	pub := envelope.EncodeKey(ours.Public)
+	out, _, err := run(t, "", "discover", "--sweep", "127.0.0.2-4", "--port", strconv.Itoa(port), "--server-key", pub, "--json")
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, out)
+	}
+	var verified []string
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		var h struct{ Name, Verification string }
+		if err := json.Unmarshal([]byte(line), &h); err != nil {
+			t.Fatalf("sweep printed %q", out)
+		}
+		if h.Verification == "verified" {
+			verified = append(verified, h.Name)
+		}
+	}
+	if !slices.Equal(verified, []string{"ours"}) {
+		t.Errorf("verified %v, want only the holder of the private key:\n%s", verified, out)
+	}
+	if _, _, err := run(t, "", "discover", "--server-key", pub); ExitCode(err) != 2 {
+		t.Errorf("--server-key without --sweep: %v, want a usage error", err)
+	}
+	if _, _, err := run(t, "", "discover", "--sweep", "127.0.0.2", "--server-key", "not-a-key"); ExitCode(err) != 2 {
+		t.Errorf("a bad --server-key: %v, want a usage error", err)
 	}
 }
