@@ -20,7 +20,7 @@ type pacer struct {
 // in slow start and a quarter faster after, as Linux paces TCP.
 func pacingRate(c *congestion, srtt time.Duration) float64 {
 	gain := 1.25
-	if c.cwnd < c.ssthresh {
+	if c.slowStart() {
 		gain = 2
 	}
 	return gain * c.cwnd / srtt.Seconds()
