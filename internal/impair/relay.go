@@ -202,50 +202,19 @@ func (r *Relay) check(pc net.PacketConn) (*net.UDPAddr, error) {
 // readClients reads datagrams from clients until Shutdown or Close, when it
 // returns nil, or a read fails for good.
 func (r *Relay) readClients(pc net.PacketConn) error {
-	buf := make([]byte, r.maxDatagram+1) // one more, to tell an oversize one
 	// On a UDP socket, read in batches (and, on Linux, take a sender's
 	// GSO bursts whole): a relay in front of a fast transfer reads as
-	// many datagrams a second as it can.
-	var uc *udpio.Conn
-	if r.udp != nil {
-		var warns []string
-		var err error
-		uc, warns, err = udpio.New(r.udp, udpio.Options{ReadBuffer: sessionReadBuffer, MaxDatagram: r.maxDatagram})
-		if err != nil {
-			uc = nil
-		}
-		for _, w := range warns {
-			r.logger.Warn(w)
-		}
+	// many datagrams a second as it can. Without batches it reads one
+	// datagram per call, and says nothing of it.
+	sock, warns, _ := udpio.NewSocket(pc, r.maxDatagram+1, // one more, to tell an oversize one
+		&udpio.Options{ReadBuffer: sessionReadBuffer, MaxDatagram: r.maxDatagram})
+	for _, w := range warns {
+		r.logger.Warn(w)
 	}
 	ds := make([]udpio.Datagram, udpio.DefaultBatch)
 	var last *session
 	for {
-		var (
-			n   int
-			err error
-		)
-		switch {
-		case uc != nil:
-			n, err = uc.ReadBatch(ds)
-		case r.udp != nil:
-			var k int
-			k, ds[0].Addr, err = r.udp.ReadFromUDPAddrPort(buf)
-			ds[0].B, n = buf[:k], 1
-		default:
-			var (
-				k int
-				a net.Addr
-			)
-			k, a, err = pc.ReadFrom(buf)
-			ds[0].Addr = netip.AddrPort{}
-			if ua, ok := a.(*net.UDPAddr); ok {
-				ds[0].Addr = ua.AddrPort()
-			} else if a != nil {
-				ds[0].Addr, _ = netip.ParseAddrPort(a.String())
-			}
-			ds[0].B, n = buf[:k], 1
-		}
+		n, err := sock.Read(ds)
 		if err != nil {
 			r.mu.Lock()
 			stopping := r.shutting || r.closed

@@ -150,24 +150,18 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 		pc.Close()
 	}()
 
-	udp, _ := pc.(*net.UDPConn)
-	var uc *udpio.Conn
-	if udp != nil {
-		var warns []string
-		var err error
-		uc, warns, err = udpio.New(udp, udpio.Options{ReadBuffer: SocketBuffer, WriteBuffer: SocketBuffer})
-		if err != nil {
-			uc = nil // the plain socket still works
-			warns = append(warns, "batched socket I/O unavailable: "+err.Error())
-		}
-		for _, w := range warns {
-			r.logger.Warn(w)
-			if r.Warn != nil {
-				r.Warn(w)
-			}
+	sock, warns, err := udpio.NewSocket(pc, wire.MaxExtFrame+1, // one more, to tell an oversized datagram
+		&udpio.Options{ReadBuffer: SocketBuffer, WriteBuffer: SocketBuffer})
+	if err != nil {
+		warns = append(warns, "batched socket I/O unavailable: "+err.Error()) // the plain socket still works
+	}
+	for _, w := range warns {
+		r.logger.Warn(w)
+		if r.Warn != nil {
+			r.Warn(w)
 		}
 	}
-	buf := make([]byte, wire.MaxExtFrame+1) // one more, to tell an oversized datagram
+	uc := sock.Batch()
 	rd := make([]udpio.Datagram, udpio.DefaultBatch)
 	wr := make([]udpio.Datagram, 0, udpio.DefaultBatch)
 	var (
@@ -190,46 +184,20 @@ func (r *Receiver) Serve(pc net.PacketConn) error {
 			if r.Trace != nil {
 				traceDatagram(r.Trace, TraceOut, to, d)
 			}
-			switch {
-			case uc != nil:
+			if uc != nil {
 				if len(wr) == cap(wr) {
 					write()
 				}
 				wr = append(wr, udpio.Datagram{B: d, Addr: to})
-			case udp != nil:
-				udp.WriteToUDPAddrPort(d, to)
-			default:
-				pc.WriteTo(d, net.UDPAddrFromAddrPort(to))
+			} else {
+				sock.WriteTo(d, to)
 			}
 		}
 		write() // the machine's buffers are reused by its next call
 		evs = append(evs, out.Events...)
 	}
 	for {
-		var (
-			n   int
-			err error
-		)
-		switch {
-		case uc != nil:
-			n, err = uc.ReadBatch(rd)
-		case udp != nil:
-			var k int
-			k, rd[0].Addr, err = udp.ReadFromUDPAddrPort(buf)
-			rd[0].B, n = buf[:k], 1
-		default:
-			var (
-				k int
-				a net.Addr
-			)
-			k, a, err = pc.ReadFrom(buf)
-			if ua, ok := a.(*net.UDPAddr); ok {
-				rd[0].Addr = ua.AddrPort()
-			} else if a != nil {
-				rd[0].Addr, _ = netip.ParseAddrPort(a.String())
-			}
-			rd[0].B, n = buf[:k], 1
-		}
+		n, err := sock.Read(rd)
 		now := time.Now()
 		if err != nil {
 			n = 0

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netkit/netkit/internal/udpio"
 	"golang.org/x/time/rate"
 )
 
@@ -119,24 +120,12 @@ func (s *PacketServer) Serve(pc net.PacketConn) error {
 
 	maxPacket := orDefault(s.MaxPacket, DefaultMaxPacket)
 	// One byte more than the limit tells an oversized datagram apart.
-	buf := make([]byte, maxPacket+1)
+	// One datagram per call: a reply goes out before the next is read.
+	sock, _, _ := udpio.NewSocket(pc, maxPacket+1, nil)
+	var dg [1]udpio.Datagram
 	out := make([]byte, 0, 2048)
-	udp, _ := pc.(*net.UDPConn)
 	for {
-		var (
-			n    int
-			from netip.AddrPort
-			err  error
-		)
-		if udp != nil {
-			n, from, err = udp.ReadFromUDPAddrPort(buf)
-		} else {
-			var a net.Addr
-			n, a, err = pc.ReadFrom(buf)
-			if a != nil {
-				from, _ = netip.ParseAddrPort(a.String())
-			}
-		}
+		_, err := sock.Read(dg[:])
 		if err != nil {
 			if s.closed.Load() {
 				return ErrServerClosed
@@ -146,6 +135,8 @@ func (s *PacketServer) Serve(pc net.PacketConn) error {
 			}
 			return fmt.Errorf("service: read: %w", err)
 		}
+		in, from := dg[0].B, dg[0].Addr
+		n := len(in)
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		switch {
 		case n > maxPacket:
@@ -157,18 +148,13 @@ func (s *PacketServer) Serve(pc net.PacketConn) error {
 			s.logger.Debug("dropped datagram", "peer", from, "len", n, "reason", "rate limited")
 			continue
 		}
-		reply := s.Handler.ServePacket(s.ctx, buf[:n], from, out[:0])
+		reply := s.Handler.ServePacket(s.ctx, in, from, out[:0])
 		s.metrics.packet(n, len(reply))
 		s.logger.Debug("datagram", "peer", from, "in", n, "out", len(reply))
 		if reply == nil {
 			continue
 		}
-		if udp != nil {
-			_, err = udp.WriteToUDPAddrPort(reply, from)
-		} else {
-			_, err = pc.WriteTo(reply, net.UDPAddrFromAddrPort(from))
-		}
-		if err != nil && !s.closed.Load() {
+		if err := sock.WriteTo(reply, from); err != nil && !s.closed.Load() {
 			s.logger.Debug("reply failed", "peer", from, "err", err)
 		}
 	}

@@ -47,7 +47,7 @@ func Parse(b []byte) (Frame, error) {
 	if len(b) > MaxFrame {
 		return Frame{}, fmt.Errorf("%w: %d bytes", ErrTooLong, len(b))
 	}
-	t := Type(b[8])
+	t := Type(b[typeOffset])
 	if int(t) >= len(typeNames) {
 		return Frame{}, fmt.Errorf("%w %d", ErrType, t)
 	}

@@ -1,6 +1,7 @@
-// Package wire is the codec of the legacy frame format of the reliable UDP
-// communicator (netkit rudp), to the byte, and the pure arithmetic of one
-// legacy transfer. It has no sockets and no state machines: every function
+// Package wire is the codec of the reliable UDP communicator (netkit
+// rudp), to the byte: the legacy frame format and the pure arithmetic of
+// one legacy transfer, and the extended protocol's frames beside it
+// (below, "Extended frames"). It has no sockets and no state machines: every function
 // works on []byte and plain values, so a sender or receiver elsewhere can
 // share it and tests can drive it without a network. Nothing here keeps
 // state; everything is safe for concurrent use.
@@ -69,6 +70,42 @@
 // NewPlan and PlanOf give the INF's fields and map each DAT to the bytes it
 // carries; AckFor, NackFor and Answers build and match the answers;
 // SanitizeName vets a received file name before it touches a file system.
+//
+// # Extended frames
+//
+// The extended protocol keeps the legacy frame's 13-byte header shape, so
+// that the type and the crc sit where a legacy peer looks; its types are
+// 16 and above, which a legacy receiver drops as unknown, and IsExtended
+// (byte 8) is the one test that tells the two apart:
+//
+//	  0   1   2   3   4   5   6   7   8   9  10  11  12  13
+//	+---+---+---+---+---+---+---+---+---+---+---+---+---+-----------------
+//	|    session    | packet number |typ|      crc      | body
+//	+---+---+---+---+---+---+---+---+---+---+---+---+---+-----------------
+//
+// session is the id the receiver gave the session (0 before it has one);
+// packet number counts the datagrams one side sent in the session, each
+// one new, retransmissions included; crc is computed as in the legacy
+// frame. In a session with a secret every frame after the handshake has
+// crc 0 and a body sealed with the packet number as nonce and bytes 0..8
+// as additional data (SealOverhead more bytes); HELLO to HANDSHAKE are
+// never sealed. XHeader, AppendXHeader, SetCRC and ParseXHeader handle
+// the header. The bodies, all integers big-endian, each drawn in the doc
+// comment of its type and coded in its own file:
+//
+//	HELLO, WELCOME, REJECT   Hello, Welcome, Reject     hello.go
+//	HANDSHAKE                a Noise message            (package secure)
+//	OPEN, ACCEPT             Open, Accept               open.go
+//	DATA, SACK               AppendDataHead, Ack        data.go
+//	END, DONE, ABORT         End, Result                end.go
+//	PING, PONG, CLOSE        empty
+//
+// A session: HELLO, WELCOME (or REJECT), HANDSHAKE both ways when sealed;
+// then per transfer OPEN, ACCEPT, DATA answered by SACKs, END, DONE (or
+// ABORT either way); PING and PONG keep it alive and CLOSE ends it.
+// Every body's Parse function checks lengths before it reads, so that a
+// truncated or padded body is refused with ErrBody. docs/protocol.md
+// says what each field means.
 package wire
 
 import (
@@ -78,12 +115,13 @@ import (
 
 // Sizes and limits of the legacy format.
 const (
-	HeaderLen = 13                   // bytes before the data
-	MaxFrame  = 1458                 // largest frame, header included
-	MaxData   = MaxFrame - HeaderLen // 1445: largest data, and largest F
-	MaxSeq    = 1<<24 - 1            // largest sequence number and fragment count
-	MaxName   = 255                  // longest file name SanitizeName accepts, in bytes
-	crcOffset = 9                    // where the crc sits; it covers [0, crcOffset) and the data
+	HeaderLen  = 13                   // bytes before the data
+	MaxFrame   = 1458                 // largest frame, header included
+	MaxData    = MaxFrame - HeaderLen // 1445: largest data, and largest F
+	MaxSeq     = 1<<24 - 1            // largest sequence number and fragment count
+	MaxName    = 255                  // longest file name SanitizeName accepts, in bytes
+	typeOffset = 8                    // where the packet_type sits, in both formats
+	crcOffset  = 9                    // where the crc sits; it covers [0, crcOffset) and the data
 )
 
 // Kinds of transfer, the one data byte of an INF frame.
