@@ -185,7 +185,7 @@ func TestDiscovery(t *testing.T) {
 		// A server with no message key advertises unsigned records: a
 		// client without a key takes it. The one under our key (srv) does
 		// not run echo, so it is not a candidate for echo at all.
-		c := p.in(p.a, netkitCmd(t, "serve", "--host", "0.0.0.0", "--random-ports", "--only", "web,echo,hello,time", "--data", t.TempDir()))
+		c := p.in(p.a, netkitCmd(t, "serve", "--host", "0.0.0.0", "--random-ports", "--only", "web,echo,hello,time,udp", "--data", t.TempDir()))
 		c.env = append(c.env, "NETKIT_KEY=")
 		plain := start(t, c)
 		plain.stdout.wait(plain.exited, startTimeout, func(l string) bool { return strings.HasPrefix(l, "hello ") })
@@ -221,6 +221,11 @@ func TestDiscovery(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Proto != proto || !strings.HasPrefix(res.Server, p.addrA+":") {
 				t.Errorf("time --discover --proto %s: %q (%v)", proto, r.stdout, err)
 			}
+		}
+		r = run(t, client("udp", "send", "--discover", "--text", "found you", "--json"))
+		r.wantCode(t, 0)
+		if !strings.Contains(r.stdout, p.addrA+":") {
+			t.Errorf("udp send --discover: %q", r.stdout)
 		}
 		// An address and --discover: a usage error.
 		r = run(t, client("echo", p.addrA+":7", "--discover"))

@@ -32,6 +32,8 @@ type udpSendFlags struct {
 	textSet      bool
 	json         bool
 	fragSet      bool // --fragment-size was given
+	addrGiven    bool // the first argument was the address
+	find         findFlag
 }
 
 func udpSendCommand(stdio IO, def string) *command {
@@ -50,6 +52,7 @@ func udpSendCommand(stdio IO, def string) *command {
 		return nil
 	})
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON")
+	f.find.register(fs, "udp")
 	const cmd = "netkit udp send"
 	return &command{
 		name:    "send",
@@ -92,6 +95,9 @@ Examples:
 			if err != nil {
 				return &UsageError{Cmd: cmd, Err: err}
 			}
+			if addr, err = f.find.target(ctx, stdio, f.addrGiven, addr, f.timeout); err != nil {
+				return err
+			}
 			return runUDPSend(ctx, stdio, &f, addr, files, stdin)
 		},
 	}
@@ -119,6 +125,7 @@ func (f *udpSendFlags) parse(args []string, def string) (addr string, files []st
 	if len(args) > 0 && looksLikeAddr(args[0], len(args) > 1 || f.textSet) {
 		target, args = args[0], args[1:]
 	}
+	f.addrGiven = target != ""
 	if addr, err = resolveAddr(target, def); err != nil {
 		return "", nil, false, err
 	}
