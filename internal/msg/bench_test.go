@@ -51,17 +51,19 @@ func BenchmarkHandle(b *testing.B) {
 
 // BenchmarkUDPRequest is one request and its reply through the UDP
 // service on loopback, with inflight requests outstanding from one client
-// socket. The client's reads and writes are in the figures too (the
+// socket, answered one datagram per system call (batch=1) or in batches
+// (batch=UDPBatch). The client's reads and writes are in the figures too (the
 // tokens are sealed beforehand, the replies are not opened).
 func BenchmarkUDPRequest(b *testing.B) {
-	for _, inflight := range []int{1, 32} {
-		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+	for _, bc := range []struct{ inflight, batch int }{{1, 1}, {1, UDPBatch}, {32, 1}, {32, UDPBatch}} {
+		inflight := bc.inflight
+		b.Run(fmt.Sprintf("inflight=%d/batch=%d", inflight, bc.batch), func(b *testing.B) {
 			s, keys := benchServer()
 			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
-			ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: MaxUDPPacket, Rate: -1}
+			ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: MaxUDPPacket, Rate: -1, Batch: bc.batch}
 			go ps.Serve(pc)
 			defer ps.Close()
 			c, err := net.Dial("udp", pc.LocalAddr().String())

@@ -26,6 +26,10 @@ const (
 	// MaxUDPPacket is what the UDP service's PacketServer should read,
 	// so that the handler sees, and counts, datagrams over MaxDatagram.
 	MaxUDPPacket = 65535
+	// UDPBatch is the batch the UDP service's PacketServer should read
+	// and answer per system call. Its read buffers are at most 1 MiB
+	// (16 slots of MaxUDPPacket).
+	UDPBatch = 16
 )
 
 // Info is the body of the answer to a handshake.
