@@ -240,8 +240,23 @@ func (s *Server) handle(ctx context.Context, token []byte, transport string, fro
 	if err != nil {
 		return s.refuse(sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
-	b, _ := envelope.Append(nil, out)
-	return s.seal(sl, b), env.Type, nil
+	return s.sealEnvelope(sl, out), env.Type, nil
+}
+
+// plainBufs are the buffers answers are written to before sealing.
+var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// sealEnvelope writes env and seals it, through a pooled buffer (only
+// the token is kept).
+func (s *Server) sealEnvelope(sl sealer, env *envelope.Envelope) []byte {
+	bp := plainBufs.Get().(*[]byte)
+	b, _ := envelope.Append((*bp)[:0], env)
+	tok := s.seal(sl, b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		plainBufs.Put(bp)
+	}
+	return tok
 }
 
 // refuse builds the sealed error envelope answering env (which may be
@@ -261,8 +276,7 @@ func (s *Server) refuse(sl sealer, env *envelope.Envelope, err error) []byte {
 	} else {
 		out, _ = envelope.New(envelope.Error, s.Name, body)
 	}
-	b, _ := envelope.Append(nil, out)
-	return s.seal(sl, b)
+	return s.sealEnvelope(sl, out)
 }
 
 // answer is the body of the reply to r.
