@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/netkit/netkit/internal/fernet"
 	"github.com/netkit/netkit/internal/msg/envelope"
@@ -140,6 +143,54 @@ func BenchmarkBroadcast(b *testing.B) {
 	for range b.N {
 		if n := s.Broadcast("alice", body); n != clients {
 			b.Fatalf("delivered to %d, want %d", n, clients)
+		}
+	}
+}
+
+// BenchmarkBroadcastWS is one broadcast through real WebSocket
+// connections on loopback, until each of 100 clients has read it: the
+// server's frame writes and the clients' reads.
+func BenchmarkBroadcastWS(b *testing.B) {
+	s, _ := benchServer()
+	mux := http.NewServeMux()
+	s.Mount(mux.Handle)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	const clients = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan struct{}, clients)
+	for range clients {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+PathWS, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.CloseNow()
+		go func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+				got <- struct{}{}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if ws, _ := s.subs.counts(); ws == clients {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("clients not subscribed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	body := []byte(`{"text":"hello"}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.Broadcast("alice", body)
+		for range clients {
+			<-got
 		}
 	}
 }
