@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/netkit/netkit/internal/fernet"
 	"github.com/netkit/netkit/internal/msg/envelope"
@@ -40,7 +41,15 @@ func benchServer() (*Server, *fernet.Fernet) {
 // BenchmarkHandle is the work of one message, transport aside: open,
 // parse, replay check, answer, seal.
 func BenchmarkHandle(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchHandle(b, false) })
+	b.Run("metrics", func(b *testing.B) { benchHandle(b, true) })
+}
+
+func benchHandle(b *testing.B, metrics bool) {
 	s, keys := benchServer()
+	if metrics {
+		s.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
 	toks := benchTokens(b, keys, b.N)
 	from := netip.MustParseAddrPort("127.0.0.1:1")
 	b.ReportAllocs()

@@ -189,7 +189,11 @@ func (s *PacketServer) answer(req []byte, from netip.AddrPort, maxPacket int, ou
 	}
 	reply := s.Handler.ServePacket(s.ctx, req, from, out)
 	s.metrics.packet(n, len(reply))
-	s.logger.Debug("datagram", "peer", from, "in", n, "out", len(reply))
+	// Checked first: the arguments alone cost allocations on every
+	// datagram, logged or not.
+	if s.logger.Enabled(s.ctx, slog.LevelDebug) {
+		s.logger.Debug("datagram", "peer", from, "in", n, "out", len(reply))
+	}
 	return reply
 }
 
