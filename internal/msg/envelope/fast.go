@@ -197,7 +197,7 @@ func appendRaw(dst, raw []byte) ([]byte, bool) {
 			return dst, false
 		}
 	}
-	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+	if !bytes.ContainsAny(raw, " \t\r\n") {
 		if !json.Valid(raw) {
 			return dst, false
 		}
