@@ -138,11 +138,16 @@ func (f *Fernet) Keys() []*Key { return f.keys }
 
 // Encrypt returns a token holding msg, stamped now with a random IV.
 func (f *Fernet) Encrypt(msg []byte) ([]byte, error) {
+	return f.EncryptAppend(nil, msg)
+}
+
+// EncryptAppend is Encrypt appending the token to dst.
+func (f *Fernet) EncryptAppend(dst, msg []byte) ([]byte, error) {
 	var iv [aes.BlockSize]byte
 	if _, err := rand.Read(iv[:]); err != nil {
-		return nil, err
+		return dst, err
 	}
-	return f.AppendEncrypt(nil, msg, time.Now(), iv[:]), nil
+	return f.AppendEncrypt(dst, msg, time.Now(), iv[:]), nil
 }
 
 // AppendEncrypt appends to dst the token for msg with timestamp now and

@@ -91,7 +91,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			cl.push([]byte("error: send tokens as text frames"))
 			continue
 		}
-		reply, typ2, err := s.handle(ctx, trimToken(data), "ws", from, cl.setSealer)
+		reply, typ2, err := s.handle(ctx, nil, trimToken(data), "ws", from, cl.setSealer)
 		s.count("ws", typ2, err)
 		switch {
 		case reply != nil:
