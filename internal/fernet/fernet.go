@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -137,11 +138,16 @@ func (f *Fernet) Keys() []*Key { return f.keys }
 
 // Encrypt returns a token holding msg, stamped now with a random IV.
 func (f *Fernet) Encrypt(msg []byte) ([]byte, error) {
+	return f.EncryptAppend(nil, msg)
+}
+
+// EncryptAppend is Encrypt appending the token to dst.
+func (f *Fernet) EncryptAppend(dst, msg []byte) ([]byte, error) {
 	var iv [aes.BlockSize]byte
 	if _, err := rand.Read(iv[:]); err != nil {
-		return nil, err
+		return dst, err
 	}
-	return f.AppendEncrypt(nil, msg, time.Now(), iv[:]), nil
+	return f.AppendEncrypt(dst, msg, time.Now(), iv[:]), nil
 }
 
 // AppendEncrypt appends to dst the token for msg with timestamp now and
@@ -150,7 +156,14 @@ func (f *Fernet) Encrypt(msg []byte) ([]byte, error) {
 func (f *Fernet) AppendEncrypt(dst, msg []byte, now time.Time, iv []byte) []byte {
 	ks := f.state[0]
 	padded := len(msg)/aes.BlockSize*aes.BlockSize + aes.BlockSize
-	raw := make([]byte, headerLen+padded+macLen)
+	rawLen := headerLen + padded + macLen
+	// The raw token is scratch: only its base64 is kept, in dst, which
+	// grows once.
+	scratch := rawPool.Get().(*[]byte)
+	if cap(*scratch) < rawLen {
+		*scratch = make([]byte, rawLen)
+	}
+	raw := (*scratch)[:rawLen]
 	raw[0] = Version
 	binary.BigEndian.PutUint64(raw[timeOffset:], uint64(now.Unix()))
 	copy(raw[ivOffset:headerLen], iv)
@@ -165,11 +178,22 @@ func (f *Fernet) AppendEncrypt(dst, msg []byte, now time.Time, iv []byte) []byte
 	mac.Write(raw[:headerLen+padded])
 	mac.Sum(raw[:headerLen+padded])
 	ks.macs.Put(mac)
+	dst = slices.Grow(dst, b64.EncodedLen(rawLen))
 	n := len(dst)
-	dst = append(dst, make([]byte, b64.EncodedLen(len(raw)))...)
+	dst = dst[:n+b64.EncodedLen(rawLen)]
 	b64.Encode(dst[n:], raw)
+	if rawLen <= maxPooledRaw {
+		rawPool.Put(scratch)
+	}
 	return dst
 }
+
+// rawPool holds the scratch buffers of AppendEncrypt; those over
+// maxPooledRaw are left to the collector, so that one large message does
+// not pin its buffer.
+var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledRaw = 16 << 10
 
 // Decrypt verifies token with every key in turn and returns its message.
 // ttl <= 0 disables the age check (but not the future check).
@@ -251,8 +275,9 @@ func open(raw []byte, ks *keyState) ([]byte, error) {
 	if !ok {
 		return nil, errMAC
 	}
-	body := make([]byte, n-headerLen)
-	cipher.NewCBCDecrypter(ks.block, raw[ivOffset:headerLen]).CryptBlocks(body, raw[headerLen:n])
+	// raw is Parse's own copy, so the ciphertext is decrypted in place.
+	body := raw[headerLen:n]
+	cipher.NewCBCDecrypter(ks.block, raw[ivOffset:headerLen]).CryptBlocks(body, body)
 	pad := int(body[len(body)-1])
 	if pad == 0 || pad > aes.BlockSize {
 		return nil, fmt.Errorf("%w: bad padding", ErrInvalid)

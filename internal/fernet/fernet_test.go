@@ -239,3 +239,20 @@ func BenchmarkDecrypt(b *testing.B) {
 		f.Decrypt(tok, time.Minute)
 	}
 }
+
+func TestEncryptAppend(t *testing.T) {
+	k, _ := GenerateKey()
+	f, _ := New(k)
+	dst := append(make([]byte, 0, 8), "prefix"...)
+	out, err := f.EncryptAppend(dst, []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, []byte("prefix")) {
+		t.Fatalf("got %q, want it to start with the prefix", out)
+	}
+	msg, err := f.Decrypt(out[len("prefix"):], time.Minute)
+	if err != nil || string(msg) != "hello" {
+		t.Fatalf("Decrypt = %q, %v", msg, err)
+	}
+}

@@ -1,14 +1,15 @@
 package msg
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -54,8 +55,27 @@ func (s *Server) Mount(handle func(pattern string, h http.Handler)) {
 	handle("GET /api", http.RedirectHandler(PathIndex, http.StatusFound))
 }
 
+// bodyBufs are the buffers request bodies are read into: Handle keeps
+// nothing of a token once it returns.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Header values of every answer, shared rather than made per request
+// (net/http only reads them).
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	noStore   = []string{"no-store"}
+)
+
 func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxToken))
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= MaxToken+bytes.MinRead {
+			bodyBufs.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxToken))
+	body := buf.Bytes()
 	var reply []byte
 	var mbe *http.MaxBytesError
 	switch {
@@ -68,8 +88,8 @@ func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request) {
 		reply, err = s.Handle(r.Context(), trimToken(body), "http", remoteAddrPort(r))
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = textPlain
+	h["Cache-Control"] = noStore
 	if err != nil {
 		h.Set("X-Netkit-Error", oneLine(err))
 	}

@@ -1,7 +1,9 @@
 package msg
 
 import (
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -14,18 +16,41 @@ type Metrics struct {
 	messages *prometheus.CounterVec
 	refusedC *prometheus.CounterVec
 	reg      prometheus.Registerer
-	// counters caches the series by label pair, so that the path of
-	// every message does no label hashing.
-	counters sync.Map // string -> prometheus.Counter
+	// series caches the counters by label pair, so that the path of
+	// every message does no label hashing and no allocation: a map
+	// replaced whole when a pair is added (the pairs are few: transports
+	// by types and by reasons), read without a lock.
+	series atomic.Pointer[map[seriesKey]prometheus.Counter]
+	mu     sync.Mutex // serialises additions to series
 }
 
-func (m *Metrics) counter(vec *prometheus.CounterVec, kind, a, b string) prometheus.Counter {
-	key := kind + "\x00" + a + "\x00" + b
-	if c, ok := m.counters.Load(key); ok {
-		return c.(prometheus.Counter)
+type seriesKey struct {
+	refused bool
+	a, b    string
+}
+
+func (m *Metrics) counter(vec *prometheus.CounterVec, refused bool, a, b string) prometheus.Counter {
+	k := seriesKey{refused, a, b}
+	if cur := m.series.Load(); cur != nil {
+		if c, ok := (*cur)[k]; ok {
+			return c
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.series.Load()
+	if cur != nil {
+		if c, ok := (*cur)[k]; ok {
+			return c
+		}
+	}
+	next := make(map[seriesKey]prometheus.Counter)
+	if cur != nil {
+		maps.Copy(next, *cur)
 	}
 	c := vec.WithLabelValues(a, b)
-	m.counters.Store(key, c)
+	next[k] = c
+	m.series.Store(&next)
 	return c
 }
 
@@ -48,13 +73,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) message(transport string, t envelope.Type) {
 	if m != nil {
-		m.counter(m.messages, "m", transport, string(t)).Inc()
+		m.counter(m.messages, false, transport, string(t)).Inc()
 	}
 }
 
 func (m *Metrics) refused(transport, reason string) {
 	if m != nil {
-		m.counter(m.refusedC, "r", transport, reason).Inc()
+		m.counter(m.refusedC, true, transport, reason).Inc()
 	}
 }
 

@@ -26,6 +26,10 @@ const (
 	// MaxUDPPacket is what the UDP service's PacketServer should read,
 	// so that the handler sees, and counts, datagrams over MaxDatagram.
 	MaxUDPPacket = 65535
+	// UDPBatch is the batch the UDP service's PacketServer should read
+	// and answer per system call. Its read buffers are at most 1 MiB
+	// (16 slots of MaxUDPPacket).
+	UDPBatch = 16
 )
 
 // Info is the body of the answer to a handshake.
@@ -123,10 +127,15 @@ type sealer struct {
 }
 
 func (s *Server) seal(sl sealer, plain []byte) []byte {
+	return s.sealAppend(nil, sl, plain)
+}
+
+// sealAppend is seal appending the token to dst.
+func (s *Server) sealAppend(dst []byte, sl sealer, plain []byte) []byte {
 	if sl.shared != nil {
-		return envelope.SealReply(plain, sl.shared)
+		return append(dst, envelope.SealReply(plain, sl.shared)...)
 	}
-	tok, err := s.Keys.Encrypt(plain)
+	tok, err := s.Keys.EncryptAppend(dst, plain)
 	if err != nil {
 		// crypto/rand does not fail on Linux; should it, say so.
 		panic(fmt.Sprintf("msg: encrypting: %v", err))
@@ -147,7 +156,7 @@ type request struct {
 // with an error envelope. transport labels metrics ("http", "udp", "ws").
 func (s *Server) Handle(ctx context.Context, token []byte, transport string, from netip.AddrPort) ([]byte, error) {
 	s.init()
-	reply, typ, err := s.handle(ctx, token, transport, from, nil)
+	reply, typ, err := s.handle(ctx, nil, token, transport, from, nil)
 	s.count(transport, typ, err)
 	return reply, err
 }
@@ -161,9 +170,10 @@ func (s *Server) count(transport string, typ envelope.Type, err error) {
 	s.Metrics.message(transport, typ)
 }
 
-// handle does Handle's work; onSealer, when set, learns how to seal for
-// this client (the WebSocket transport keeps it for pushes).
-func (s *Server) handle(ctx context.Context, token []byte, transport string, from netip.AddrPort, onSealer func(sealer)) ([]byte, envelope.Type, error) {
+// handle does Handle's work, appending the answer to dst; onSealer, when
+// set, learns how to seal for this client (the WebSocket transport keeps
+// it for pushes).
+func (s *Server) handle(ctx context.Context, dst, token []byte, transport string, from netip.AddrPort, onSealer func(sealer)) ([]byte, envelope.Type, error) {
 	if len(token) == 0 {
 		return nil, "", ErrEmpty
 	}
@@ -203,7 +213,7 @@ func (s *Server) handle(ctx context.Context, token []byte, transport string, fro
 	}
 	env, err := envelope.Parse(plain)
 	if err != nil {
-		return s.refuse(sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
+		return s.refuse(dst, sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
 	if boxed {
 		// A sealed token has no timestamp of its own: the envelope's,
@@ -226,23 +236,38 @@ func (s *Server) handle(ctx context.Context, token []byte, transport string, fro
 	}
 	if !env.Type.IsRequest() {
 		err := fmt.Errorf("type %q is an answer, not a request", env.Type)
-		return s.refuse(sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
+		return s.refuse(dst, sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
 	body, err := s.answer(ctx, &request{transport: transport, from: from, sealer: sl, env: env})
 	if err != nil {
-		return s.refuse(sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
+		return s.refuse(dst, sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
 	out, err := env.Answer(envelope.Reply, s.Name, body)
 	if err != nil {
-		return s.refuse(sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
+		return s.refuse(dst, sl, env, err), "", fmt.Errorf("%w: %v", ErrEnvelope, err)
 	}
-	b, _ := envelope.Append(nil, out)
-	return s.seal(sl, b), env.Type, nil
+	return s.sealEnvelope(dst, sl, out), env.Type, nil
+}
+
+// plainBufs are the buffers answers are written to before sealing.
+var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// sealEnvelope writes env and appends its token to dst, through a pooled
+// buffer (only the token is kept).
+func (s *Server) sealEnvelope(dst []byte, sl sealer, env *envelope.Envelope) []byte {
+	bp := plainBufs.Get().(*[]byte)
+	b, _ := envelope.Append((*bp)[:0], env)
+	tok := s.sealAppend(dst, sl, b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		plainBufs.Put(bp)
+	}
+	return tok
 }
 
 // refuse builds the sealed error envelope answering env (which may be
 // nil when its id could not be read).
-func (s *Server) refuse(sl sealer, env *envelope.Envelope, err error) []byte {
+func (s *Server) refuse(dst []byte, sl sealer, env *envelope.Envelope, err error) []byte {
 	code := "bad_envelope"
 	switch {
 	case errors.Is(err, envelope.ErrJSON):
@@ -257,8 +282,7 @@ func (s *Server) refuse(sl sealer, env *envelope.Envelope, err error) []byte {
 	} else {
 		out, _ = envelope.New(envelope.Error, s.Name, body)
 	}
-	b, _ := envelope.Append(nil, out)
-	return s.seal(sl, b)
+	return s.sealEnvelope(dst, sl, out)
 }
 
 // answer is the body of the reply to r.

@@ -47,7 +47,7 @@ func startServer(t *testing.T, configure func(*Server)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: MaxUDPPacket, Rate: -1}
+	ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: MaxUDPPacket, Rate: -1, Batch: UDPBatch}
 	go ps.Serve(pc)
 	t.Cleanup(func() { ps.Close() })
 	return &testServer{Server: s, keys: keys, httpURL: hs.URL, web: strings.TrimPrefix(hs.URL, "http://"), udp: pc.LocalAddr().String(), reg: reg}

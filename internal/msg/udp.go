@@ -24,11 +24,14 @@ func (s *Server) PacketHandler(pc net.PacketConn) service.PacketHandler {
 			s.count("udp", "", ErrTooLarge)
 			return nil
 		}
-		reply, err := s.Handle(ctx, trimToken(req), "udp", from)
-		if err != nil && !errors.Is(err, ErrEnvelope) {
+		s.init()
+		// The answer is sealed straight into out.
+		reply, typ, err := s.handle(ctx, out, trimToken(req), "udp", from, nil)
+		s.count("udp", typ, err)
+		if reply == nil || (err != nil && !errors.Is(err, ErrEnvelope)) {
 			return nil
 		}
-		return append(out, reply...)
+		return reply
 	})
 }
 

@@ -51,14 +51,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
+		// One timer for the connection's life, armed for each write, in
+		// place of a context and timer per frame: a write that takes
+		// longer than wsWriteTimeout ends the connection.
+		stuck := time.AfterFunc(wsWriteTimeout, cancel)
+		stuck.Stop()
+		defer stuck.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case tok := <-cl.queue:
-				wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
-				err := c.Write(wctx, websocket.MessageText, tok)
-				wcancel()
+				stuck.Reset(wsWriteTimeout)
+				err := c.Write(ctx, websocket.MessageText, tok)
+				stuck.Stop()
 				if err != nil {
 					cancel()
 					return
@@ -85,7 +91,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			cl.push([]byte("error: send tokens as text frames"))
 			continue
 		}
-		reply, typ2, err := s.handle(ctx, trimToken(data), "ws", from, cl.setSealer)
+		reply, typ2, err := s.handle(ctx, nil, trimToken(data), "ws", from, cl.setSealer)
 		s.count("ws", typ2, err)
 		switch {
 		case reply != nil:

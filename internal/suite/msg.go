@@ -101,7 +101,9 @@ func buildMsg(g *Group, env *Env, addr func(string) string) error {
 	// Only a holder of the key can make the server answer (nothing else
 	// is answered), so there is no per-address rate limit: it would only
 	// cap the honest clients behind one NAT address.
-	ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: msg.MaxUDPPacket, Rate: -1, Logger: env.logger(), Metrics: env.Metrics}
+	// Batches of msg.UDPBatch datagrams per system call: a busy port
+	// answers a recvmmsg's worth with one sendmmsg.
+	ps := &service.PacketServer{Name: "msg", Handler: s.PacketHandler(pc), MaxPacket: msg.MaxUDPPacket, Rate: -1, Batch: msg.UDPBatch, Logger: env.logger(), Metrics: env.Metrics}
 	g.UDP("msg", ps, pc)
 	return nil
 }

@@ -272,7 +272,11 @@ func (s *Server) serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 // logRequests logs each request at debug level.
 func logRequests(logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		logger.Debug("request", "peer", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+		// Checked first: the arguments alone cost allocations on every
+		// request, logged or not.
+		if logger.Enabled(r.Context(), slog.LevelDebug) {
+			logger.Debug("request", "peer", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+		}
 		h.ServeHTTP(w, r)
 	})
 }

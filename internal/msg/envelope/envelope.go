@@ -95,7 +95,7 @@ func NewID() string {
 func New(t Type, sender string, body any) (*Envelope, error) {
 	e := &Envelope{ID: NewID(), Type: t, Sender: sender, Time: time.Now().UTC().Truncate(time.Millisecond)}
 	if body != nil {
-		b, err := json.Marshal(body)
+		b, err := marshalBody(body)
 		if err != nil {
 			return nil, fmt.Errorf("envelope: body: %w", err)
 		}
@@ -114,13 +114,24 @@ func (e *Envelope) Answer(t Type, sender string, body any) (*Envelope, error) {
 	return r, nil
 }
 
-// Append appends e's JSON to dst.
+// Append appends e's JSON to dst: the bytes json.Marshal makes of it
+// (appendFast, with json.Marshal where it cannot be sure to match).
 func Append(dst []byte, e *Envelope) ([]byte, error) {
+	if out, ok := appendFast(dst, e); ok {
+		return out, nil
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return dst, err
 	}
 	return append(dst, b...), nil
+}
+
+// fields are an envelope's members as read, before they are checked.
+type fields struct {
+	id, typ, sender, time, replyTo                 string
+	hasID, hasType, hasSender, hasTime, hasReplyTo bool
+	body                                           json.RawMessage
 }
 
 // Parse decodes and checks an envelope. A type that is not one of Types
@@ -137,6 +148,19 @@ func Parse(b []byte) (*Envelope, error) {
 		}
 		return nil, ErrNotObject
 	}
+	var f fields
+	if !decodeFast(b, &f) {
+		var err error
+		if f, err = decodeReflect(b); err != nil {
+			return nil, err
+		}
+	}
+	return check(&f)
+}
+
+// decodeReflect reads an envelope's members with encoding/json: what
+// decodeFast leaves to it, and the reference it is tested against.
+func decodeReflect(b []byte) (fields, error) {
 	var raw struct {
 		ID      *string         `json:"id"`
 		Type    *string         `json:"type"`
@@ -148,36 +172,52 @@ func Parse(b []byte) (*Envelope, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, ErrJSON
+			return fields{}, ErrJSON
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, fieldError(err))
+		return fields{}, fmt.Errorf("%w: %v", ErrMalformed, fieldError(err))
 	}
-	e := &Envelope{Body: raw.Body}
-	if raw.ID == nil || !isID(*raw.ID) {
+	f := fields{body: raw.Body}
+	str := func(p *string, s *string, has *bool) {
+		if p != nil {
+			*s, *has = *p, true
+		}
+	}
+	str(raw.ID, &f.id, &f.hasID)
+	str(raw.Type, &f.typ, &f.hasType)
+	str(raw.Sender, &f.sender, &f.hasSender)
+	str(raw.Time, &f.time, &f.hasTime)
+	str(raw.ReplyTo, &f.replyTo, &f.hasReplyTo)
+	return f, nil
+}
+
+// check turns the members read into an envelope.
+func check(f *fields) (*Envelope, error) {
+	e := &Envelope{Body: f.body}
+	if !f.hasID || !isID(f.id) {
 		return nil, ErrID
 	}
-	e.ID = *raw.ID
-	if raw.Type == nil {
+	e.ID = f.id
+	if !f.hasType {
 		return e, fmt.Errorf("%w: type is missing", ErrMalformed)
 	}
-	e.Type = Type(*raw.Type)
-	if raw.Sender == nil || *raw.Sender == "" || len(*raw.Sender) > MaxSender || !utf8.ValidString(*raw.Sender) {
+	e.Type = Type(f.typ)
+	if !f.hasSender || f.sender == "" || len(f.sender) > MaxSender || !utf8.ValidString(f.sender) {
 		return e, ErrSender
 	}
-	e.Sender = *raw.Sender
-	if raw.Time == nil {
+	e.Sender = f.sender
+	if !f.hasTime {
 		return e, ErrTime
 	}
-	t, err := time.Parse(time.RFC3339Nano, *raw.Time)
+	t, err := time.Parse(time.RFC3339Nano, f.time)
 	if err != nil {
 		return e, ErrTime
 	}
 	e.Time = t.UTC()
-	if raw.ReplyTo != nil {
-		if !isID(*raw.ReplyTo) {
+	if f.hasReplyTo {
+		if !isID(f.replyTo) {
 			return e, ErrReplyTo
 		}
-		e.ReplyTo = *raw.ReplyTo
+		e.ReplyTo = f.replyTo
 	}
 	if bytes.Equal(e.Body, []byte("null")) {
 		e.Body = nil
