@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,15 @@ type nickEntry struct {
 	At     time.Time `json:"-"` // when the entry was last written
 }
 
+// redactURL hides the password of a NATS URL (nats://USER:PASS@HOST) in
+// what is shown.
+func redactURL(s string) string {
+	if u, err := neturl.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
+}
+
 // ConnectNATS connects hub to the NATS server at url and links it to the
 // room's other instances. The returned bus must be closed.
 func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger) (*NATSBus, error) {
@@ -94,7 +104,7 @@ func ConnectNATS(ctx context.Context, url string, hub *Hub, logger *slog.Logger)
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("chat: connect to NATS at %s: %w", url, err)
+		return nil, fmt.Errorf("chat: connect to NATS at %s: %w", redactURL(url), err)
 	}
 	b.nc = nc
 	js, err := jetstream.New(nc)

@@ -397,3 +397,16 @@ func TestNATSBansReachLaterInstances(t *testing.T) {
 		t.Errorf("bans on a third instance %q, want the nickname alone", got)
 	}
 }
+
+func TestConnectNATSHidesPassword(t *testing.T) {
+	hub := NewHub(HubConfig{History: -1})
+	defer hub.Close()
+	// Nothing listens on port 1: the connect fails, and says where.
+	_, err := ConnectNATS(t.Context(), "nats://ops:s3cret-pass@127.0.0.1:1", hub, nil)
+	if err == nil {
+		t.Fatal("connected to nothing")
+	}
+	if strings.Contains(err.Error(), "s3cret-pass") || !strings.Contains(err.Error(), "ops:xxxxx@127.0.0.1:1") {
+		t.Errorf("error %q: want the URL with its password hidden", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -61,7 +62,11 @@ func (f *chatServerFlags) check() error {
 	case f.history < -1:
 		return usagef("--chat-history %d: want 0 or more, or -1 for none", f.history)
 	case f.nats != "" && !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
-		return usagef("--nats %q: want a URL like nats://127.0.0.1:4222", f.nats)
+		shown := f.nats
+		if u, err := url.Parse(f.nats); err == nil {
+			shown = u.Redacted() // a password is not for the terminal's scrollback
+		}
+		return usagef("--nats %q: want a URL like nats://127.0.0.1:4222", shown)
 	}
 	return nil
 }
