@@ -144,40 +144,56 @@ func newNet(ctx context.Context, prefix string) (*netns.Net, error) {
 	return ns, err
 }
 
-func benchLoopback(ctx context.Context, c *config, w io.Writer) (summary, error) {
-	ns, err := newNet(ctx, "sbloop")
-	if err != nil {
-		return summary{}, err
-	}
-	defer ns.Close()
-	lo := netip.MustParseAddr("127.0.0.1")
-	ports, closeL, err := listen(ns, lo, c.listeners, 1, 65535)
-	if err != nil {
-		return summary{}, err
-	}
-	defer closeL()
-	want := answer{up: []string{"127.0.0.1"}, open: map[string][]string{"127.0.0.1": ports}}
+// rounds times the pair of scans c.rounds times into s, checking each
+// round's answers against want. nk and ref get the file each writes its
+// XML to.
+func rounds(ctx context.Context, c *config, w io.Writer, s summary, want answer, nk, ref func(out string) (scanResult, error)) (summary, error) {
 	dir, err := os.MkdirTemp("", "scanbench-")
 	if err != nil {
-		return summary{}, err
+		return s, err
 	}
 	defer os.RemoveAll(dir)
-	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
-	s := summary{name: "loopback", ref: "nmap -sT -T5 -p-", goal: 0.5}
+	nkOut, refOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "ref.xml")
 	for r := range c.rounds {
-		nk, ref, err := pair(ctx, r,
-			func() (scanResult, error) {
-				return timeScan(ctx, ns, nil, c.netkitArgs(nkOut, "-p-", "-T5", "127.0.0.1"), nkOut)
-			},
-			func() (scanResult, error) {
-				return timeScan(ctx, ns, nil, c.nmapArgs(nmOut, "-Pn", "-p-", "-T5", "127.0.0.1"), nmOut)
-			})
+		a, b, err := pair(ctx, r, func() (scanResult, error) { return nk(nkOut) }, func() (scanResult, error) { return ref(refOut) })
 		if err != nil {
 			return s, err
 		}
-		s.add(w, r, nk, ref, want)
+		s.add(w, r, a, b, want)
 	}
 	return s, nil
+}
+
+// loopbackNet makes a namespace whose own loopback has c.listeners
+// listeners at random ports, where nothing else listens, and the answer a
+// full scan of it must give. done undoes it.
+func loopbackNet(ctx context.Context, c *config, prefix string) (ns *netns.Net, want answer, done func(), err error) {
+	if ns, err = newNet(ctx, prefix); err != nil {
+		return nil, want, nil, err
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	ports, closeL, err := listen(ns, lo, c.listeners, 1, 65535)
+	if err != nil {
+		ns.Close()
+		return nil, want, nil, err
+	}
+	want = answer{up: []string{"127.0.0.1"}, open: map[string][]string{"127.0.0.1": ports}}
+	return ns, want, func() { closeL(); ns.Close() }, nil
+}
+
+func benchLoopback(ctx context.Context, c *config, w io.Writer) (summary, error) {
+	ns, want, closeNet, err := loopbackNet(ctx, c, "sbloop")
+	if err != nil {
+		return summary{}, err
+	}
+	defer closeNet()
+	return rounds(ctx, c, w, summary{name: "loopback", ref: "nmap -sT -T5 -p-", goal: 0.5}, want,
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, ns, nil, c.netkitArgs(out, "-p-", "-T5", "127.0.0.1"), out)
+		},
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, ns, nil, c.nmapArgs(out, "-Pn", "-p-", "-T5", "127.0.0.1"), out)
+		})
 }
 
 func benchFDLimit(ctx context.Context, c *config, w io.Writer) (summary, error) {
@@ -185,39 +201,18 @@ func benchFDLimit(ctx context.Context, c *config, w io.Writer) (summary, error) 
 	if err != nil {
 		return summary{}, errors.New("prlimit (util-linux) is not installed")
 	}
-	ns, err := newNet(ctx, "sbfd")
+	ns, want, closeNet, err := loopbackNet(ctx, c, "sbfd")
 	if err != nil {
 		return summary{}, err
 	}
-	defer ns.Close()
-	lo := netip.MustParseAddr("127.0.0.1")
-	ports, closeL, err := listen(ns, lo, c.listeners, 1, 65535)
-	if err != nil {
-		return summary{}, err
-	}
-	defer closeL()
-	want := answer{up: []string{"127.0.0.1"}, open: map[string][]string{"127.0.0.1": ports}}
-	dir, err := os.MkdirTemp("", "scanbench-")
-	if err != nil {
-		return summary{}, err
-	}
-	defer os.RemoveAll(dir)
-	limOut, freeOut := filepath.Join(dir, "limited.xml"), filepath.Join(dir, "free.xml")
-	s := summary{name: "fdlimit", ref: "netkit, no lowered limit", goal: 1.5}
-	for r := range c.rounds {
-		nk, ref, err := pair(ctx, r,
-			func() (scanResult, error) {
-				return timeScan(ctx, ns, []string{prlimit, "--nofile=1024:1024"}, c.netkitArgs(limOut, "-p-", "-T5", "127.0.0.1"), limOut)
-			},
-			func() (scanResult, error) {
-				return timeScan(ctx, ns, nil, c.netkitArgs(freeOut, "-p-", "-T5", "127.0.0.1"), freeOut)
-			})
-		if err != nil {
-			return s, err
-		}
-		s.add(w, r, nk, ref, want)
-	}
-	return s, nil
+	defer closeNet()
+	return rounds(ctx, c, w, summary{name: "fdlimit", ref: "netkit, no lowered limit", goal: 1.5}, want,
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, ns, []string{prlimit, "--nofile=1024:1024"}, c.netkitArgs(out, "-p-", "-T5", "127.0.0.1"), out)
+		},
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, ns, nil, c.netkitArgs(out, "-p-", "-T5", "127.0.0.1"), out)
+		})
 }
 
 // benchDropped scans the far host from this side of the veth.
@@ -237,31 +232,17 @@ func benchDropped(ctx context.Context, c *config, w io.Writer) (summary, error) 
 	defer closeL()
 	far := ns.Far.String()
 	want := answer{up: []string{far}, open: map[string][]string{far: ports}, filtered: map[string]int{far: 20000}}
-	dir, err := os.MkdirTemp("", "scanbench-")
-	if err != nil {
-		return summary{}, err
-	}
-	defer os.RemoveAll(dir)
-	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
-	s := summary{name: "dropped", ref: "nmap -sT -T4 -p-", goal: 0.2}
-	for r := range c.rounds {
-		nk, ref, err := pair(ctx, r,
-			func() (scanResult, error) {
-				return timeScan(ctx, nil, nil, c.netkitArgs(nkOut, "-p-", "-T4", far), nkOut)
-			},
-			func() (scanResult, error) {
-				return timeScan(ctx, nil, nil, c.nmapArgs(nmOut, "-Pn", "-p-", "-T4", far), nmOut)
-			})
-		if err != nil {
-			return s, err
-		}
-		s.add(w, r, nk, ref, want)
-	}
-	return s, nil
+	return rounds(ctx, c, w, summary{name: "dropped", ref: "nmap -sT -T4 -p-", goal: 0.2}, want,
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, nil, nil, c.netkitArgs(out, "-p-", "-T4", far), out)
+		},
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, nil, nil, c.nmapArgs(out, "-Pn", "-p-", "-T4", far), out)
+		})
 }
 
-// benchSubnet scans a /24 from this side of the veth (with discovery): 30 far addresses, every other one with a few of the top 100
-// ports open.
+// benchSubnet scans a /24 from this side of the veth (with discovery):
+// 30 far addresses, every other one with a few of the top 100 ports open.
 func benchSubnet(ctx context.Context, c *config, w io.Writer) (summary, error) {
 	ns, err := newNet(ctx, "sbnet")
 	if err != nil {
@@ -300,26 +281,12 @@ func benchSubnet(ctx context.Context, c *config, w io.Writer) (summary, error) {
 		want.open[a.String()] = sortPorts(slices.Clone(set))
 	}
 	slices.Sort(want.up)
-	dir, err := os.MkdirTemp("", "scanbench-")
-	if err != nil {
-		return summary{}, err
-	}
-	defer os.RemoveAll(dir)
-	nkOut, nmOut := filepath.Join(dir, "netkit.xml"), filepath.Join(dir, "nmap.xml")
 	block, self := ns.Prefix.String(), ns.Near.String()
-	s := summary{name: "subnet", ref: "nmap -sT --top-ports 100 /24", goal: 0.5}
-	for r := range c.rounds {
-		nk, ref, err := pair(ctx, r,
-			func() (scanResult, error) {
-				return timeScan(ctx, nil, nil, c.netkitArgs(nkOut, "--top", "100", "--exclude", self, block), nkOut)
-			},
-			func() (scanResult, error) {
-				return timeScan(ctx, nil, nil, c.nmapArgs(nmOut, "--top-ports", "100", "--exclude", self, block), nmOut)
-			})
-		if err != nil {
-			return s, err
-		}
-		s.add(w, r, nk, ref, want)
-	}
-	return s, nil
+	return rounds(ctx, c, w, summary{name: "subnet", ref: "nmap -sT --top-ports 100 /24", goal: 0.5}, want,
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, nil, nil, c.netkitArgs(out, "--top", "100", "--exclude", self, block), out)
+		},
+		func(out string) (scanResult, error) {
+			return timeScan(ctx, nil, nil, c.nmapArgs(out, "--top-ports", "100", "--exclude", self, block), out)
+		})
 }
