@@ -370,7 +370,10 @@ func (b *NATSBus) remember(key string, e nickEntry) {
 	b.mu.Unlock()
 }
 
-func (b *NATSBus) watch(w jetstream.KeyWatcher, ready chan struct{}) {
+// watchKV calls put for each value a bucket holds or is given and del
+// for each key deleted, in order, closing ready once the values already
+// stored have been put, until the watcher stops.
+func watchKV(w jetstream.KeyWatcher, ready chan struct{}, put func(jetstream.KeyValueEntry), del func(key string)) {
 	defer w.Stop()
 	readyOnce := sync.OnceFunc(func() { close(ready) })
 	defer readyOnce()
@@ -381,17 +384,25 @@ func (b *NATSBus) watch(w jetstream.KeyWatcher, ready chan struct{}) {
 		}
 		switch entry.Operation() {
 		case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
-			b.mu.Lock()
-			delete(b.presence, entry.Key())
-			b.mu.Unlock()
+			del(entry.Key())
 		default:
-			var e nickEntry
-			if json.Unmarshal(entry.Value(), &e) == nil {
-				e.At = entry.Created()
-				b.remember(entry.Key(), e)
-			}
+			put(entry)
 		}
 	}
+}
+
+func (b *NATSBus) watch(w jetstream.KeyWatcher, ready chan struct{}) {
+	watchKV(w, ready, func(entry jetstream.KeyValueEntry) {
+		var e nickEntry
+		if json.Unmarshal(entry.Value(), &e) == nil {
+			e.At = entry.Created()
+			b.remember(entry.Key(), e)
+		}
+	}, func(key string) {
+		b.mu.Lock()
+		delete(b.presence, key)
+		b.mu.Unlock()
+	})
 }
 
 func (b *NATSBus) refreshLoop(ctx context.Context) {
@@ -453,38 +464,28 @@ func (b *NATSBus) writeBans(ctx context.Context) {
 // lifts those they delete, closing ready once the bans already stored
 // are in force. A ban that has ended is deleted from the bucket.
 func (b *NATSBus) watchBans(w jetstream.KeyWatcher, ready chan struct{}) {
-	defer w.Stop()
-	readyOnce := sync.OnceFunc(func() { close(ready) })
-	defer readyOnce()
-	for entry := range w.Updates() {
-		if entry == nil {
-			readyOnce()
-			continue
+	watchKV(w, ready, func(entry jetstream.KeyValueEntry) {
+		e, err := DecodeRemote(entry.Value())
+		if err == nil && e.Type != typeBan {
+			err = fmt.Errorf("%w: %s in the bans bucket", ErrBadEvent, e.Type)
 		}
-		switch entry.Operation() {
-		case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
-			if key, err := hex.DecodeString(entry.Key()); err == nil {
-				b.hub.unbanKey(string(key))
-			}
-		default:
-			e, err := DecodeRemote(entry.Value())
-			if err == nil && e.Type != typeBan {
-				err = fmt.Errorf("%w: %s in the bans bucket", ErrBadEvent, e.Type)
-			}
-			if err != nil {
-				b.dropEvent(err)
-				continue
-			}
-			if !b.hub.clock.Now().Before(e.Until) {
-				key := entry.Key()
-				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
-					defer cancel()
-					b.bans.Delete(ctx, key)
-				}()
-				continue
-			}
-			b.hub.remote(e)
+		if err != nil {
+			b.dropEvent(err)
+			return
 		}
-	}
+		if !b.hub.clock.Now().Before(e.Until) {
+			key := entry.Key()
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+				defer cancel()
+				b.bans.Delete(ctx, key)
+			}()
+			return
+		}
+		b.hub.remote(e)
+	}, func(key string) {
+		if k, err := hex.DecodeString(key); err == nil {
+			b.hub.unbanKey(string(k))
+		}
+	})
 }
