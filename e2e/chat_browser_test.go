@@ -140,12 +140,20 @@ type chatPage struct {
 // showed.
 func (p chatPage) waitFor(t *testing.T, what, fn string, args ...any) {
 	t.Helper()
-	_, err := chromedp.Run(p.ctx, chromedp.PollFunction[bool](fn,
+	p.poll(t, what, p.state, fn, args...)
+}
+
+// poll waits at most lineTimeout for the JavaScript function fn, called
+// with args, to return true in the page, failing t with what state says
+// the page showed when it does not.
+func (b *browser) poll(t *testing.T, what string, state func() string, fn string, args ...any) {
+	t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.PollFunction[bool](fn,
 		chromedp.WithPollingArgs(args...),
 		chromedp.WithPollingInterval(pollInterval),
 		chromedp.WithPollingTimeout(lineTimeout)))
 	if err != nil {
-		t.Fatalf("the page: waiting for %s: %v\n%s", what, err, p.state())
+		t.Fatalf("the page: waiting for %s: %v\n%s", what, err, state())
 	}
 }
 

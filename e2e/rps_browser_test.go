@@ -23,13 +23,7 @@ type rpsPage struct {
 // failure.
 func (p rpsPage) waitFor(t *testing.T, what, fn string, args ...any) {
 	t.Helper()
-	_, err := chromedp.Run(p.ctx, chromedp.PollFunction[bool](fn,
-		chromedp.WithPollingArgs(args...),
-		chromedp.WithPollingInterval(pollInterval),
-		chromedp.WithPollingTimeout(lineTimeout)))
-	if err != nil {
-		t.Fatalf("the page: waiting for %s: %v\n%s", what, err, p.state())
-	}
+	p.poll(t, what, p.state, fn, args...)
 }
 
 // waitText waits for the element id to show exactly want.
